@@ -1,0 +1,33 @@
+export { CertificateSpec } from './certificate.ts';
+export { Duration, durationMs, Hostname, ResourceName } from './common.ts';
+export { type ParsedDocuments, parseDocuments } from './documents.ts';
+export { ConfigInvalidError, ConfigParseError, formatDetail } from './errors.ts';
+export { configJsonSchema } from './json-schema.ts';
+export {
+  API_VERSION,
+  type Certificate,
+  isKind,
+  KINDS,
+  type Kind,
+  kindFromName,
+  kindPlural,
+  type Metadata,
+  type Resource,
+  type ResourceOf,
+  type Route,
+  resourceSchemas,
+  type Service,
+  specSchemas,
+} from './resource.ts';
+export {
+  type BackendRef,
+  type HeaderModifier,
+  type PathModifier,
+  RouteFilter,
+  type RouteMatch,
+  type RouteRetry,
+  type RouteRule,
+  RouteSpec,
+} from './route.ts';
+export { type Endpoint, type HealthCheck, type OutlierDetection, ServiceSpec } from './service.ts';
+export { formatPath, type ValidationResult, validateResource } from './validate.ts';

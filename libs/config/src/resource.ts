@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { CertificateSpec } from './certificate.ts';
+import { ResourceName } from './common.ts';
+import { RouteSpec } from './route.ts';
+import { ServiceSpec } from './service.ts';
+
+export const API_VERSION = 'portico.dev/v1';
+
+/** Every kind and its spec schema. New kinds register here, and only here. */
+export const specSchemas = {
+  Route: RouteSpec,
+  Service: ServiceSpec,
+  Certificate: CertificateSpec,
+} as const;
+
+export type Kind = keyof typeof specSchemas;
+export const KINDS = Object.keys(specSchemas) as Kind[];
+
+export function isKind(value: string): value is Kind {
+  return Object.hasOwn(specSchemas, value);
+}
+
+/** `routes`, `route` or `Route` -> `Route` (what the CLI and the admin API accept). */
+export function kindFromName(name: string): Kind | undefined {
+  const lower = name.toLowerCase();
+  return KINDS.find((k) => {
+    const kl = k.toLowerCase();
+    return lower === kl || lower === `${kl}s` || lower === `${kl}es`;
+  });
+}
+
+/** The plural path segment for a kind: Route -> routes. */
+export function kindPlural(kind: Kind): string {
+  return `${kind.toLowerCase()}s`;
+}
+
+export const Metadata = z.strictObject({
+  name: ResourceName,
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  /** Set by the bus on first write, kept on update; breaks precedence ties between routes (Gateway API). */
+  creationTimestamp: z.iso.datetime().optional(),
+  /** Set by the bus: the store revision this value was read at. */
+  resourceVersion: z.string().optional(),
+});
+
+function envelope<K extends Kind>(kind: K) {
+  return z.strictObject({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(kind),
+    metadata: Metadata,
+    spec: specSchemas[kind] as (typeof specSchemas)[K],
+  });
+}
+
+export const RouteResource = envelope('Route');
+export const ServiceResource = envelope('Service');
+export const CertificateResource = envelope('Certificate');
+
+export const resourceSchemas = {
+  Route: RouteResource,
+  Service: ServiceResource,
+  Certificate: CertificateResource,
+} as const satisfies Record<Kind, z.ZodType>;
+
+export type Route = z.infer<typeof RouteResource>;
+export type Service = z.infer<typeof ServiceResource>;
+export type Certificate = z.infer<typeof CertificateResource>;
+export type ResourceOf<K extends Kind> = z.infer<(typeof resourceSchemas)[K]>;
+export type Resource = { [K in Kind]: ResourceOf<K> }[Kind];
+export type Metadata = z.infer<typeof Metadata>;

@@ -1,0 +1,205 @@
+/**
+ * Route: the Kubernetes Gateway API HTTPRoute spec (v1), minus parentRefs (Portico has one gateway).
+ * Field names and defaults follow the Gateway API so people who know it know this.
+ */
+import { z } from 'zod';
+import { Duration, HeaderName, Hostname, PortNumber, ResourceName } from './common.ts';
+
+export const HttpMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+export const PathMatch = z.strictObject({
+  type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']).default('PathPrefix'),
+  value: z.string().min(1).max(1024).default('/'),
+});
+
+export const HeaderMatch = z.strictObject({
+  type: z.enum(['Exact', 'RegularExpression']).default('Exact'),
+  name: HeaderName,
+  value: z.string().max(4096),
+});
+
+export const QueryParamMatch = z.strictObject({
+  type: z.enum(['Exact', 'RegularExpression']).default('Exact'),
+  name: z.string().min(1).max(256),
+  value: z.string().max(1024),
+});
+
+export const RouteMatch = z.strictObject({
+  path: PathMatch.optional(),
+  headers: z.array(HeaderMatch).max(16).optional(),
+  queryParams: z.array(QueryParamMatch).max(16).optional(),
+  method: HttpMethod.optional(),
+});
+
+const HeaderValue = z.strictObject({ name: HeaderName, value: z.string().max(4096) });
+
+export const HeaderModifier = z.strictObject({
+  set: z.array(HeaderValue).max(16).optional(),
+  add: z.array(HeaderValue).max(16).optional(),
+  remove: z.array(HeaderName).max(16).optional(),
+});
+
+export const PathModifier = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ReplaceFullPath'), replaceFullPath: z.string().startsWith('/').max(1024) }),
+  z.strictObject({ type: z.literal('ReplacePrefixMatch'), replacePrefixMatch: z.string().startsWith('/').max(1024) }),
+]);
+
+export const BackendRef = z.strictObject({
+  /** A Service resource (or, with `registry`, a discovered service). */
+  name: z.string().min(1).max(253),
+  port: PortNumber.optional(),
+  weight: z.number().int().min(0).max(1_000_000).default(1),
+});
+
+export const RouteFilter = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('RequestHeaderModifier'), requestHeaderModifier: HeaderModifier }),
+  z.strictObject({ type: z.literal('ResponseHeaderModifier'), responseHeaderModifier: HeaderModifier }),
+  z.strictObject({
+    type: z.literal('RequestRedirect'),
+    requestRedirect: z.strictObject({
+      scheme: z.enum(['http', 'https']).optional(),
+      hostname: z.string().min(1).max(253).optional(),
+      path: PathModifier.optional(),
+      port: PortNumber.optional(),
+      statusCode: z
+        .union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)])
+        .default(302),
+    }),
+  }),
+  z.strictObject({
+    type: z.literal('URLRewrite'),
+    urlRewrite: z.strictObject({ hostname: z.string().min(1).max(253).optional(), path: PathModifier.optional() }),
+  }),
+  z.strictObject({
+    type: z.literal('RequestMirror'),
+    requestMirror: z.strictObject({
+      backendRef: BackendRef.omit({ weight: true }),
+      /** Share of requests mirrored, 0-100 (Gateway API `percent`). */
+      percent: z.number().int().min(0).max(100).default(100),
+    }),
+  }),
+  z.strictObject({
+    type: z.literal('CORS'),
+    cors: z.strictObject({
+      allowOrigins: z.array(z.string().min(1)).max(64).optional(),
+      allowMethods: z.array(z.union([HttpMethod, z.literal('*')])).optional(),
+      allowHeaders: z
+        .array(z.union([HeaderName, z.literal('*')]))
+        .max(64)
+        .optional(),
+      exposeHeaders: z
+        .array(z.union([HeaderName, z.literal('*')]))
+        .max(64)
+        .optional(),
+      allowCredentials: z.boolean().optional(),
+      maxAge: z.number().int().min(1).default(5),
+    }),
+  }),
+]);
+
+export const RouteTimeouts = z.strictObject({
+  /** Whole request, from the first byte received to the last byte of the response head. */
+  request: Duration.optional(),
+  /** One attempt to a backend. */
+  backendRequest: Duration.optional(),
+});
+
+export const RouteRetry = z.strictObject({
+  /** Status codes that trigger a retry (Gateway API). Connect failures always may. */
+  codes: z.array(z.number().int().min(400).max(599)).optional(),
+  /** Retries after the first attempt. */
+  attempts: z.number().int().min(0).max(10).default(1),
+  backoff: Duration.optional(),
+  /** Portico: retry non-idempotent methods too (default: only GET, HEAD, OPTIONS, PUT, DELETE, TRACE). */
+  nonIdempotent: z.boolean().default(false),
+  /** Portico: active retries may be at most this percent of active requests (Envoy-style retry budget). */
+  budgetPercent: z.number().min(0).max(100).default(20),
+  /** Portico: retries always allowed up to this many at once, whatever the budget. */
+  minRetryConcurrency: z.number().int().min(0).default(3),
+});
+
+export const RouteRule = z
+  .strictObject({
+    name: ResourceName.optional(),
+    matches: z.array(RouteMatch).max(64).optional(),
+    filters: z.array(RouteFilter).max(16).optional(),
+    backendRefs: z.array(BackendRef).max(16).optional(),
+    timeouts: RouteTimeouts.optional(),
+    retry: RouteRetry.optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const types = (rule.filters ?? []).map((f) => f.type);
+    if (types.includes('RequestRedirect') && types.includes('URLRewrite'))
+      ctx.addIssue({ code: 'custom', path: ['filters'], message: 'RequestRedirect and URLRewrite cannot be combined' });
+    if (types.includes('RequestRedirect') && (rule.backendRefs?.length ?? 0) > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backendRefs'],
+        message: 'a rule with RequestRedirect has no backendRefs',
+      });
+    for (const t of ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'CORS']) {
+      if (types.filter((x) => x === t).length > 1)
+        ctx.addIssue({ code: 'custom', path: ['filters'], message: `${t} may appear at most once per rule` });
+    }
+    const usesPrefixRewrite = (rule.filters ?? []).some(
+      (f) =>
+        (f.type === 'URLRewrite' && f.urlRewrite.path?.type === 'ReplacePrefixMatch') ||
+        (f.type === 'RequestRedirect' && f.requestRedirect.path?.type === 'ReplacePrefixMatch'),
+    );
+    if (usesPrefixRewrite) {
+      (rule.matches ?? []).forEach((m, i) => {
+        if (m.path && m.path.type !== 'PathPrefix')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['matches', i, 'path', 'type'],
+            message: 'ReplacePrefixMatch needs every match of the rule to be a PathPrefix match',
+          });
+      });
+    }
+    (rule.matches ?? []).forEach((m, i) => {
+      if (m.path?.type === 'RegularExpression') {
+        try {
+          new RegExp(m.path.value);
+        } catch (err) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['matches', i, 'path', 'value'],
+            message: `invalid regular expression: ${(err as Error).message}`,
+          });
+        }
+      } else if (m.path && !m.path.value.startsWith('/')) {
+        ctx.addIssue({ code: 'custom', path: ['matches', i, 'path', 'value'], message: 'must start with "/"' });
+      }
+      for (const [key, list] of [
+        ['headers', m.headers],
+        ['queryParams', m.queryParams],
+      ] as const) {
+        (list ?? []).forEach((h, j) => {
+          if (h.type !== 'RegularExpression') return;
+          try {
+            new RegExp(h.value);
+          } catch (err) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['matches', i, key, j, 'value'],
+              message: `invalid regular expression: ${(err as Error).message}`,
+            });
+          }
+        });
+      }
+    });
+  });
+
+export const RouteSpec = z.strictObject({
+  hostnames: z.array(Hostname).max(16).optional(),
+  rules: z.array(RouteRule).min(1).max(64),
+});
+
+export type RouteSpec = z.infer<typeof RouteSpec>;
+export type RouteRule = z.infer<typeof RouteRule>;
+export type RouteMatch = z.infer<typeof RouteMatch>;
+export type RouteFilter = z.infer<typeof RouteFilter>;
+export type BackendRef = z.infer<typeof BackendRef>;
+export type HeaderModifier = z.infer<typeof HeaderModifier>;
+export type PathModifier = z.infer<typeof PathModifier>;
+export type RouteRetry = z.infer<typeof RouteRetry>;

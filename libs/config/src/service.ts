@@ -1,0 +1,73 @@
+/** Service: where a backendRef goes. Static endpoints now; discovered names come with the discovery syncer. */
+import { z } from 'zod';
+import { Duration, PortNumber } from './common.ts';
+
+export const Endpoint = z.strictObject({
+  /** IPv4, IPv6 or a host name resolved by the OS. */
+  address: z.string().min(1).max(253),
+  port: PortNumber,
+  weight: z.number().int().min(0).max(10_000).default(1),
+  zone: z.string().max(128).optional(),
+});
+
+export const LoadBalancer = z.strictObject({
+  type: z.enum(['RoundRobin', 'LeastRequest', 'ConsistentHash']).default('RoundRobin'),
+  /** ConsistentHash: what to hash. Exactly one of header, cookie, sourceIP. */
+  consistentHash: z
+    .strictObject({
+      header: z.string().min(1).optional(),
+      cookie: z.string().min(1).optional(),
+      sourceIP: z.boolean().optional(),
+    })
+    .refine((h) => [h.header, h.cookie, h.sourceIP].filter((x) => x !== undefined && x !== false).length === 1, {
+      message: 'set exactly one of header, cookie or sourceIP',
+    })
+    .optional(),
+});
+
+export const HealthCheck = z.strictObject({
+  path: z.string().startsWith('/').default('/'),
+  interval: Duration.default('5s'),
+  timeout: Duration.default('1s'),
+  healthyThreshold: z.number().int().min(1).default(2),
+  unhealthyThreshold: z.number().int().min(1).default(3),
+  /** Status codes counted as healthy; default 200-399. */
+  expectedStatuses: z.array(z.number().int().min(100).max(599)).optional(),
+});
+
+export const OutlierDetection = z.strictObject({
+  consecutive5xx: z.number().int().min(1).default(5),
+  consecutiveConnectFailures: z.number().int().min(1).default(3),
+  baseEjectionTime: Duration.default('30s'),
+  maxEjectionPercent: z.number().int().min(0).max(100).default(50),
+});
+
+export const ConnectionPool = z.strictObject({
+  /** Connections per endpoint. */
+  connections: z.number().int().min(1).max(10_000).default(128),
+  keepAliveTimeout: Duration.default('4s'),
+  connectTimeout: Duration.default('5s'),
+});
+
+export const ServiceSpec = z
+  .strictObject({
+    protocol: z.enum(['http', 'http2', 'grpc', 'dubbo']).default('http'),
+    endpoints: z.array(Endpoint).max(10_000).default([]),
+    loadBalancer: LoadBalancer.default({ type: 'RoundRobin' }),
+    healthCheck: HealthCheck.optional(),
+    outlierDetection: OutlierDetection.optional(),
+    connectionPool: ConnectionPool.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.loadBalancer.type === 'ConsistentHash' && !s.loadBalancer.consistentHash)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['loadBalancer', 'consistentHash'],
+        message: 'required when type is ConsistentHash',
+      });
+  });
+
+export type ServiceSpec = z.infer<typeof ServiceSpec>;
+export type Endpoint = z.infer<typeof Endpoint>;
+export type HealthCheck = z.infer<typeof HealthCheck>;
+export type OutlierDetection = z.infer<typeof OutlierDetection>;

@@ -1,0 +1,1 @@
+export { type ErrorDetail, isPorticoError, PorticoError, type PorticoErrorOptions } from './portico-error.ts';
