@@ -1,0 +1,22 @@
+export {
+  BUS_DISCONNECT_CHANNEL,
+  BUS_ERROR_CHANNEL,
+  BUS_INVALID_CHANNEL,
+  BUS_RECONNECT_CHANNEL,
+  BUS_RESYNC_CHANNEL,
+  type BusConnectionEvent,
+  type BusErrorEvent,
+  type BusInvalidEvent,
+  type BusResyncEvent,
+} from './channels.ts';
+export {
+  BusClosedError,
+  BusConflictError,
+  BusOptionsError,
+  BusStoreError,
+  BusUnavailableError,
+} from './errors.ts';
+export { bucketName, DEFAULT_BUCKET_PREFIX, resourceKey } from './keys.ts';
+export { createMemoryBus } from './memory-bus.ts';
+export { createNatsBus, type NatsBusOptions } from './nats-bus.ts';
+export type { ConfigBus, ConfigState, PutResult, StateListener } from './types.ts';

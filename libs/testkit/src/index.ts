@@ -1,0 +1,1 @@
+export { findNatsServer, freePort, type NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
