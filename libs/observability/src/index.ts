@@ -1,0 +1,17 @@
+export { CHANNELS, type ChannelName, type DiagnosticsTargets, subscribeDiagnostics } from './diagnostics.ts';
+export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export {
+  createMetricsRegistry,
+  ProxyMetrics,
+  REQUEST_DURATION_BUCKETS,
+  Registry,
+  type RouteObserver,
+} from './metrics.ts';
+export {
+  formatTraceparent,
+  newSpanId,
+  newTraceId,
+  nextTraceparent,
+  parseTraceparent,
+  type TraceContext,
+} from './trace-context.ts';
