@@ -1,1 +1,9 @@
+export { type Backend, type EchoReply, startEchoBackend, startWebSocketBackend } from './backends.ts';
 export { findNatsServer, freePort, type NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
+export {
+  PORTICO_BIN,
+  type PorticoProcess,
+  type StartPorticoOptions,
+  startPortico,
+  writeTempConfig,
+} from './portico.ts';
