@@ -145,6 +145,9 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
       good.delete(e.key);
       return 'remove';
     }
+    // Same revision as a value already accepted: reuse it, so a resync keeps unchanged values identical.
+    const known = good.get(e.key);
+    if (known !== undefined && known.metadata.resourceVersion === String(e.revision)) return known;
     const d = decode(kind, e.key, e.value, e.revision);
     if (d.ok) {
       good.set(e.key, d.resource);
