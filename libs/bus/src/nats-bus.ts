@@ -237,6 +237,10 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
 
   let started: Promise<void> | undefined;
   const ensureStarted = () => {
+    // With no state yet there is nothing last-known to serve, so the first watch() needs NATS.
+    if (started === undefined && !connected) {
+      return Promise.reject(new BusUnavailableError('cannot load config: NATS is not connected'));
+    }
     started ??= loadGeneration().catch((err) => {
       started = undefined;
       throw err;
@@ -377,6 +381,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
     async watch(listener: StateListener): Promise<{ stop(): void }> {
       if (closed) throw new BusClosedError();
       await ensureStarted();
+      hub.flush();
       listener(hub.state);
       return { stop: hub.subscribe(listener) };
     },

@@ -112,6 +112,8 @@ test('NATS going away keeps the state and fails writes with 503; coming back res
   await watcher.put(route('web', 'users'));
   const rec = recorder();
   await watcher.watch(rec.listener);
+  const idle = await createNatsBus({ servers: ns.url, bucketPrefix: 'outage', reconnectTimeWait: 100 });
+  buses.push(idle);
   const disconnects = listen<unknown>(BUS_DISCONNECT_CHANNEL);
   const reconnects = listen<unknown>(BUS_RECONNECT_CHANNEL);
   const resyncs = listen<{ revision: number }>(BUS_RESYNC_CHANNEL);
@@ -132,7 +134,13 @@ test('NATS going away keeps the state and fails writes with 503; coming back res
     });
     await assert.rejects(watcher.delete('Service', 'users'), BusUnavailableError);
     await assert.rejects(watcher.get('Service', 'users'), BusUnavailableError);
-    assert.ok(Date.now() - t0 < 1000, 'writes fail fast while disconnected');
+    await waitFor('the idle bus to see the outage', () => disconnects.events.length >= 2);
+    await assert.rejects(
+      idle.watch(() => {}),
+      BusUnavailableError,
+      'a first watch needs NATS: no last-known state',
+    );
+    assert.ok(Date.now() - t0 < 1000, 'calls fail fast while disconnected');
 
     // Another client changes the store while the watcher is cut off: a server on another port, same store.
     const side = await startNatsServer({ storeDir: ns.storeDir });
