@@ -1,0 +1,281 @@
+import { durationMs, type Service } from '@portico/config';
+import { type Balancer, balancers } from './balancer/index.ts';
+import { panicChannel } from './channels.ts';
+import { endpointKey, type PoolOptions, UpstreamEndpoint } from './endpoint.ts';
+import { UpstreamClosedError, UpstreamOptionError } from './errors.ts';
+import { HealthChecker, type HealthSettings } from './health-checker.ts';
+import type { ClusterContext } from './interceptors/chain.ts';
+import { composeCluster } from './interceptors/compose.ts';
+import type { ClusterDispatch } from './interceptors/retry.ts';
+import { OutlierDetector, type OutlierSettings } from './outlier-detector.ts';
+import type { ClusterRequest, ClusterStats, EndpointState, ResponseSink } from './types.ts';
+
+export interface UpstreamClusterOptions {
+  /** Longest silence between response body chunks before the request fails; 0 disables (long streams). */
+  bodyTimeoutMs?: number;
+  /** Upper bound of one ejection however often an endpoint was ejected. */
+  maxEjectionTimeMs?: number;
+}
+
+/** Defaults live here and only here. */
+export const CLUSTER_DEFAULTS = {
+  bodyTimeoutMs: 300_000,
+  maxEjectionTimeMs: 300_000,
+  connections: 128,
+  keepAliveTimeoutMs: 4_000,
+  connectTimeoutMs: 5_000,
+} as const;
+
+type Spec = Service['spec'];
+
+/**
+ * Everything between "this request goes to Service X" and bytes on an upstream socket: endpoints with their
+ * pools, a balancer, passive and active health, and the retry/timeout chain.
+ */
+export class UpstreamCluster {
+  readonly name: string;
+  readonly #options: Required<UpstreamClusterOptions>;
+  readonly #stats: ClusterStats = {
+    activeRequests: 0,
+    activeRetries: 0,
+    requests: 0,
+    retries: 0,
+    retriesOverBudget: 0,
+    connectErrors: 0,
+    timeouts: 0,
+    ejections: 0,
+    panicPicks: 0,
+  };
+  #spec: Spec;
+  #list: UpstreamEndpoint[] = [];
+  #available: UpstreamEndpoint[] | undefined;
+  #panic = false;
+  #lbType: Spec['loadBalancer']['type'];
+  #balancer: Balancer<UpstreamEndpoint>;
+  #health: HealthChecker | undefined;
+  #outlier: OutlierDetector | undefined;
+  #closed = false;
+  readonly #dispatch: ClusterDispatch;
+  readonly #host = {
+    name: '',
+    endpoints: (): readonly UpstreamEndpoint[] => this.#list,
+    changed: (): void => this.#changed(),
+    countEjection: (): void => {
+      this.#stats.ejections++;
+    },
+  };
+
+  constructor(service: Service, options: UpstreamClusterOptions = {}) {
+    guardService(service);
+    for (const key of ['bodyTimeoutMs', 'maxEjectionTimeMs'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0))
+        throw new UpstreamOptionError(key, 'must be an integer number of milliseconds >= 0');
+    }
+    this.#options = {
+      bodyTimeoutMs: options.bodyTimeoutMs ?? CLUSTER_DEFAULTS.bodyTimeoutMs,
+      maxEjectionTimeMs: options.maxEjectionTimeMs ?? CLUSTER_DEFAULTS.maxEjectionTimeMs,
+    };
+    this.name = service.metadata.name;
+    this.#host.name = this.name;
+    this.#spec = service.spec;
+    this.#lbType = service.spec.loadBalancer.type;
+    this.#balancer = balancers[this.#lbType]();
+    const context: ClusterContext = {
+      name: this.name,
+      stats: this.#stats,
+      select: (hashKey, exclude) => this.#select(hashKey, exclude),
+      onStatus: (endpoint, status) => this.#outlier?.onStatus(endpoint, status),
+      onConnectFailure: (endpoint) => this.#outlier?.onConnectFailure(endpoint),
+    };
+    this.#dispatch = composeCluster(context);
+    this.#apply(service.spec);
+  }
+
+  /** Send a request; the sink hears about the final attempt only. Never throws. */
+  dispatch(req: ClusterRequest, sink: ResponseSink): void {
+    if (this.#closed) {
+      sink.onResponseError(new UpstreamClosedError({ cluster: this.name }));
+      return;
+    }
+    this.#dispatch(req, sink);
+  }
+
+  /** New endpoints, balancer or health settings. Pools of endpoints that stay are kept; removed ones drain. */
+  update(service: Service): void {
+    guardService(service);
+    if (service.metadata.name !== this.name)
+      throw new UpstreamOptionError(
+        'service.metadata.name',
+        `must stay "${this.name}" (got "${service.metadata.name}")`,
+      );
+    if (this.#closed) return;
+    this.#spec = service.spec;
+    this.#apply(service.spec);
+  }
+
+  endpoints(): EndpointState[] {
+    return this.#list.map((e) => e.state());
+  }
+
+  /** Live counters (read them, don't write). */
+  get stats(): Readonly<ClusterStats> {
+    return this.#stats;
+  }
+
+  /** Every endpoint is unhealthy or ejected, so all of them take traffic. */
+  get panic(): boolean {
+    this.#availableList();
+    return this.#panic;
+  }
+
+  /** Which endpoint the balancer would pick now (advances round robin). For diagnostics and tests. */
+  pick(hashKey?: string): EndpointState | undefined {
+    return this.#select(hashKey, undefined)?.state();
+  }
+
+  /** Graceful: stops health checks, lets in-flight requests finish, then closes every pool. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#health?.stop();
+    this.#outlier?.stop();
+    await Promise.all(this.#list.map((e) => e.close()));
+  }
+
+  #select(hashKey: string | undefined, exclude: ReadonlySet<UpstreamEndpoint> | undefined) {
+    const available = this.#availableList();
+    if (available.length === 0) return undefined;
+    if (this.#panic) this.#stats.panicPicks++;
+    return this.#balancer.pick(available, hashKey, exclude);
+  }
+
+  #availableList(): UpstreamEndpoint[] {
+    if (this.#available !== undefined) return this.#available;
+    let list = this.#list.filter((e) => e.weight > 0 && e.healthy && !e.ejected);
+    const wasPanic = this.#panic;
+    this.#panic = false;
+    if (list.length === 0) {
+      // panic mode (Envoy): better to try everyone than to fail everything
+      list = this.#list.filter((e) => e.weight > 0);
+      this.#panic = list.length > 0;
+    }
+    if (wasPanic !== this.#panic && panicChannel.hasSubscribers)
+      panicChannel.publish({ cluster: this.name, panic: this.#panic });
+    this.#available = list;
+    return list;
+  }
+
+  #changed(): void {
+    this.#available = undefined;
+    this.#availableList();
+  }
+
+  #apply(spec: Spec): void {
+    const pool = poolOptions(spec, this.#options.bodyTimeoutMs);
+    const old = new Map(this.#list.map((e) => [e.key, e]));
+    const next: UpstreamEndpoint[] = [];
+    for (const def of spec.endpoints) {
+      const key = endpointKey(def.address, def.port);
+      if (next.some((e) => e.key === key)) continue;
+      const kept = old.get(key);
+      if (kept !== undefined) {
+        old.delete(key);
+        kept.weight = def.weight;
+        kept.zone = def.zone;
+        kept.poolOptions = pool;
+        next.push(kept);
+      } else {
+        next.push(new UpstreamEndpoint(def.address, def.port, def.weight, def.zone, pool));
+      }
+    }
+    for (const gone of old.values()) void gone.close().catch(() => {});
+    this.#list = next;
+
+    if (spec.loadBalancer.type !== this.#lbType) {
+      this.#lbType = spec.loadBalancer.type;
+      this.#balancer = balancers[this.#lbType]();
+    }
+    this.#balancer.rebuild(next.filter((e) => e.weight > 0));
+
+    const host = this.#host;
+    const outlier = outlierSettings(spec, this.#options.maxEjectionTimeMs);
+    if (outlier === undefined) {
+      this.#outlier?.stop();
+      this.#outlier = undefined;
+    } else if (this.#outlier === undefined) this.#outlier = new OutlierDetector(outlier, host);
+    else this.#outlier.settings = outlier;
+
+    const health = healthSettings(spec);
+    if (!sameHealth(health, this.#health?.settings)) {
+      this.#health?.stop();
+      this.#health = undefined;
+      if (health === undefined) for (const e of next) e.healthy = true;
+      else {
+        this.#health = new HealthChecker(health, host);
+        this.#health.start();
+      }
+    }
+    this.#changed();
+  }
+}
+
+function guardService(service: Service): void {
+  if (service === null || typeof service !== 'object') throw new UpstreamOptionError('service', 'must be a Service');
+  if (typeof service.metadata?.name !== 'string' || service.metadata.name === '')
+    throw new UpstreamOptionError('service.metadata.name', 'must be a non-empty string');
+  if (!Array.isArray(service.spec?.endpoints))
+    throw new UpstreamOptionError('service.spec.endpoints', 'must be an array (parse the Service with its schema)');
+  if (!(service.spec.loadBalancer?.type in balancers))
+    throw new UpstreamOptionError(
+      'service.spec.loadBalancer.type',
+      `must be one of ${Object.keys(balancers).join(', ')}`,
+    );
+}
+
+function poolOptions(spec: Spec, bodyTimeoutMs: number): PoolOptions {
+  const p = spec.connectionPool;
+  return {
+    connections: p?.connections ?? CLUSTER_DEFAULTS.connections,
+    keepAliveTimeoutMs: p ? durationMs(p.keepAliveTimeout) : CLUSTER_DEFAULTS.keepAliveTimeoutMs,
+    connectTimeoutMs: p ? durationMs(p.connectTimeout) : CLUSTER_DEFAULTS.connectTimeoutMs,
+    bodyTimeoutMs,
+  };
+}
+
+function outlierSettings(spec: Spec, maxEjectionMs: number): OutlierSettings | undefined {
+  const o = spec.outlierDetection;
+  if (o === undefined) return undefined;
+  return {
+    consecutive5xx: o.consecutive5xx,
+    consecutiveConnectFailures: o.consecutiveConnectFailures,
+    baseEjectionMs: durationMs(o.baseEjectionTime),
+    maxEjectionPercent: o.maxEjectionPercent,
+    maxEjectionMs,
+  };
+}
+
+function healthSettings(spec: Spec): HealthSettings | undefined {
+  const h = spec.healthCheck;
+  if (h === undefined) return undefined;
+  return {
+    path: h.path,
+    intervalMs: Math.max(1, durationMs(h.interval)),
+    timeoutMs: Math.max(1, durationMs(h.timeout)),
+    healthyThreshold: h.healthyThreshold,
+    unhealthyThreshold: h.unhealthyThreshold,
+    expectedStatuses: h.expectedStatuses ? new Set(h.expectedStatuses) : undefined,
+  };
+}
+
+function sameHealth(a: HealthSettings | undefined, b: HealthSettings | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.path === b.path &&
+    a.intervalMs === b.intervalMs &&
+    a.timeoutMs === b.timeoutMs &&
+    a.healthyThreshold === b.healthyThreshold &&
+    a.unhealthyThreshold === b.unhealthyThreshold &&
+    [...(a.expectedStatuses ?? [])].join() === [...(b.expectedStatuses ?? [])].join()
+  );
+}

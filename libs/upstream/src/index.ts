@@ -1,0 +1,33 @@
+export {
+  type Balanced,
+  type Balancer,
+  type BalancerType,
+  balancers,
+  ConsistentHashBalancer,
+  LeastRequestBalancer,
+  RoundRobinBalancer,
+} from './balancer/index.ts';
+export {
+  CHANNEL_CONNECT_ERROR,
+  CHANNEL_EJECTED,
+  CHANNEL_HEALTH,
+  CHANNEL_PANIC,
+  CHANNEL_UNEJECT,
+} from './channels.ts';
+export { CLUSTER_DEFAULTS, UpstreamCluster, type UpstreamClusterOptions } from './cluster.ts';
+export {
+  UpstreamAbortedError,
+  UpstreamAllFailedError,
+  UpstreamClosedError,
+  UpstreamConnectError,
+  UpstreamError,
+  type UpstreamErrorWhere,
+  UpstreamNoEndpointsError,
+  UpstreamOptionError,
+  UpstreamRequestError,
+  UpstreamResetError,
+  UpstreamTimeoutError,
+} from './errors.ts';
+export { hashKeyFor } from './hash-key.ts';
+export { backoffDelay, DEFAULT_RETRY_CODES, isIdempotent, retryPolicyFrom } from './retry-policy.ts';
+export type { ClusterRequest, ClusterStats, EndpointState, Headers, ResponseSink, RetryPolicy } from './types.ts';

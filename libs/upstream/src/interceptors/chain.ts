@@ -1,0 +1,93 @@
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { UpstreamEndpoint } from '../endpoint.ts';
+import type { UpstreamError } from '../errors.ts';
+import type { ClusterRequest, ClusterStats, Headers } from '../types.ts';
+
+export type Controller = Dispatcher.DispatchController;
+
+/** What the interceptors need from their cluster. */
+export interface ClusterContext {
+  readonly name: string;
+  readonly stats: ClusterStats;
+  /** Pick an endpoint (undefined: none with weight > 0). */
+  select(hashKey: string | undefined, exclude: ReadonlySet<UpstreamEndpoint>): UpstreamEndpoint | undefined;
+  /** Outlier detection input; no-ops when the service has none. */
+  onStatus(endpoint: UpstreamEndpoint, status: number): void;
+  onConnectFailure(endpoint: UpstreamEndpoint): void;
+}
+
+/** One try of a request. The innermost interceptor sets `endpoint` and binds the undici controller. */
+export class Attempt {
+  readonly req: ClusterRequest;
+  /** Endpoints this request already tried (shared by its attempts). */
+  readonly exclude: Set<UpstreamEndpoint>;
+  endpoint: UpstreamEndpoint | undefined;
+  #controller: Controller | undefined;
+  #abortReason: UpstreamError | undefined;
+
+  constructor(req: ClusterRequest, exclude: Set<UpstreamEndpoint>) {
+    this.req = req;
+    this.exclude = exclude;
+  }
+
+  get aborted(): boolean {
+    return this.#abortReason !== undefined;
+  }
+
+  /** Cancel from outside (timeout, client gone). Before undici started the request, it is cancelled when it does. */
+  abort(reason: UpstreamError): void {
+    if (this.#abortReason !== undefined) return;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** Called by the innermost interceptor when undici starts the request; false if it was already cancelled. */
+  bind(controller: Controller): boolean {
+    this.#controller = controller;
+    if (this.#abortReason === undefined) return true;
+    controller.abort(this.#abortReason);
+    return false;
+  }
+}
+
+/** The v8 undici handler shape, with errors already turned into UpstreamErrors. */
+export interface AttemptHandler {
+  onRequestStart(controller: Controller): void;
+  onResponseStart(controller: Controller, statusCode: number, headers: Headers): void;
+  onResponseData(controller: Controller, chunk: Buffer): void;
+  onResponseEnd(controller: Controller, trailers: Headers): void;
+  onResponseError(err: UpstreamError): void;
+  onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void;
+}
+
+export type AttemptDispatch = (attempt: Attempt, handler: AttemptHandler) => void;
+export type AttemptInterceptor = (next: AttemptDispatch) => AttemptDispatch;
+
+/** Forwards everything; interceptors extend it and override what they watch. */
+export class ForwardingHandler implements AttemptHandler {
+  protected readonly next: AttemptHandler;
+
+  constructor(next: AttemptHandler) {
+    this.next = next;
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.next.onRequestStart(controller);
+  }
+  onResponseStart(controller: Controller, statusCode: number, headers: Headers): void {
+    this.next.onResponseStart(controller, statusCode, headers);
+  }
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    this.next.onResponseData(controller, chunk);
+  }
+  onResponseEnd(controller: Controller, trailers: Headers): void {
+    this.next.onResponseEnd(controller, trailers);
+  }
+  onResponseError(err: UpstreamError): void {
+    this.next.onResponseError(err);
+  }
+  onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
+    this.next.onRequestUpgrade(controller, statusCode, headers, socket);
+  }
+}

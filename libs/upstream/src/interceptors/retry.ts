@@ -1,0 +1,251 @@
+import type { Duplex } from 'node:stream';
+import type { UpstreamEndpoint } from '../endpoint.ts';
+import { UpstreamAbortedError, UpstreamAllFailedError, type UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import { backoffDelay, isIdempotent } from '../retry-policy.ts';
+import type { ClusterRequest, Headers, ResponseSink } from '../types.ts';
+import { Attempt, type AttemptDispatch, type AttemptHandler, type ClusterContext, type Controller } from './chain.ts';
+
+export type ClusterDispatch = (req: ClusterRequest, sink: ResponseSink) => void;
+
+/** A retryable response's body is read and dropped (keeps the connection) up to this much, else the socket is cut. */
+const DISCARD_LIMIT = 64 * 1024;
+
+/**
+ * The outermost step: runs attempts until one is committed to the sink, then streams it. A response is
+ * committed at its first byte (headers), after which nothing is retried.
+ */
+export function retry(cluster: ClusterContext): (next: AttemptDispatch) => ClusterDispatch {
+  return (next) => (req, sink) => new ClusterCall(cluster, next, req, sink).start();
+}
+
+class ClusterCall {
+  readonly #cluster: ClusterContext;
+  readonly #next: AttemptDispatch;
+  readonly #req: ClusterRequest;
+  readonly #sink: ResponseSink;
+  readonly #exclude = new Set<UpstreamEndpoint>();
+  #attempt: Attempt | undefined;
+  #attempts = 0;
+  #committed = false;
+  #done = false;
+  /** Holds one of the cluster's retry slots (counted in stats.activeRetries). */
+  #retrying = false;
+  #controller: Controller | undefined;
+  #backoffTimer: NodeJS.Timeout | undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #onAbort: (() => void) | undefined;
+
+  constructor(cluster: ClusterContext, next: AttemptDispatch, req: ClusterRequest, sink: ResponseSink) {
+    this.#cluster = cluster;
+    this.#next = next;
+    this.#req = req;
+    this.#sink = sink;
+  }
+
+  start(): void {
+    const stats = this.#cluster.stats;
+    stats.requests++;
+    stats.activeRequests++;
+    const signal = this.#req.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#cancel(new UpstreamAbortedError({ cluster: this.#cluster.name }, signal.reason));
+        return;
+      }
+      this.#onAbort = () =>
+        this.#cancel(
+          new UpstreamAbortedError(
+            { cluster: this.#cluster.name, endpoint: this.#attempt?.endpoint?.key },
+            signal.reason,
+          ),
+        );
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+    const deadline = this.#req.requestTimeoutMs;
+    if (deadline !== undefined && deadline > 0) {
+      this.#deadlineTimer = setTimeout(() => {
+        this.#cluster.stats.timeouts++;
+        this.#cancel(
+          new UpstreamTimeoutError({ cluster: this.#cluster.name }, deadline, 'response headers for the request'),
+        );
+      }, deadline);
+    }
+    this.#send();
+  }
+
+  #send(): void {
+    this.#backoffTimer = undefined;
+    const attempt = new Attempt(this.#req, this.#exclude);
+    this.#attempt = attempt;
+    this.#attempts++;
+    this.#next(attempt, new CallHandler(this, attempt));
+  }
+
+  isCurrent(attempt: Attempt): boolean {
+    return this.#attempt === attempt && !this.#done;
+  }
+
+  onResponseStart(attempt: AttemptState, controller: Controller, statusCode: number, headers: Headers): void {
+    const policy = this.#req.retry;
+    if (policy?.codes.has(statusCode) && this.#mayRetry(false)) {
+      attempt.discarding = true;
+      return;
+    }
+    this.#committed = true;
+    this.#controller = controller;
+    clearTimeout(this.#deadlineTimer);
+    if (this.#sink.onResponseStart(statusCode, headers, this.#resume) === false) controller.pause();
+  }
+
+  #resume = (): void => {
+    if (!this.#done) this.#controller?.resume();
+  };
+
+  onResponseData(attempt: AttemptState, controller: Controller, chunk: Buffer): void {
+    if (attempt.discarding) {
+      attempt.discarded += chunk.length;
+      if (attempt.discarded > DISCARD_LIMIT) {
+        // not worth reading: cut the socket and move on
+        attempt.discarding = false;
+        this.#retryLater();
+        controller.abort(new Error('retried response body too large to drain'));
+      }
+      return;
+    }
+    if (!this.#sink.onResponseData(chunk)) controller.pause();
+  }
+
+  onResponseEnd(attempt: AttemptState, trailers: Headers): void {
+    if (attempt.discarding) {
+      this.#retryLater();
+      return;
+    }
+    this.#finish();
+    this.#sink.onResponseEnd(trailers);
+  }
+
+  onResponseError(attempt: AttemptState, err: UpstreamError): void {
+    if (attempt.discarding) {
+      // the retryable response broke while draining: still retry
+      this.#retryLater();
+      return;
+    }
+    if (!this.#committed && this.#mayRetryError(err)) {
+      this.#retryLater();
+      return;
+    }
+    this.#finish();
+    this.#sink.onResponseError(
+      !this.#committed && this.#attempts > 1
+        ? new UpstreamAllFailedError({ cluster: this.#cluster.name }, this.#attempts, err)
+        : err,
+    );
+  }
+
+  onRequestUpgrade(statusCode: number, headers: Headers, socket: Duplex): void {
+    this.#committed = true;
+    this.#finish();
+    if (this.#sink.onUpgrade !== undefined) this.#sink.onUpgrade(statusCode, headers, socket);
+    else socket.destroy();
+  }
+
+  #mayRetryError(err: UpstreamError): boolean {
+    if (this.#req.retry === undefined) return false;
+    if (err.connectFailure) return this.#mayRetry(true);
+    if (err.code === 'PORTICO_ERR_UPSTREAM_RESET') return this.#mayRetry(false);
+    if (err.code === 'PORTICO_ERR_UPSTREAM_TIMEOUT') return this.#req.retry.codes.has(504) && this.#mayRetry(false);
+    return false;
+  }
+
+  /** Policy, attempts left, method, body and budget allow one more attempt. */
+  #mayRetry(connectFailure: boolean): boolean {
+    const policy = this.#req.retry;
+    if (policy === undefined || this.#attempts > policy.attempts) return false;
+    // a connect failure never reached the endpoint, so even a POST cannot run twice
+    if (!connectFailure && !policy.nonIdempotent && !isIdempotent(this.#req.method)) return false;
+    const body = this.#req.body;
+    // bodies are never buffered: resend one only if the endpoint was never reached and nothing was read from it
+    if (body !== null && !(connectFailure && !body.destroyed && !body.readableDidRead)) return false;
+    if (!this.#retrying) {
+      const stats = this.#cluster.stats;
+      const budget = Math.max(policy.minRetryConcurrency, (policy.budgetPercent / 100) * stats.activeRequests);
+      if (stats.activeRetries + 1 > budget) {
+        stats.retriesOverBudget++;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #retryLater(): void {
+    if (this.#done) return;
+    const stats = this.#cluster.stats;
+    stats.retries++;
+    if (!this.#retrying) {
+      this.#retrying = true;
+      stats.activeRetries++;
+    }
+    this.#attempt = undefined;
+    const delay = backoffDelay(this.#req.retry!.backoffMs, this.#attempts);
+    this.#backoffTimer = setTimeout(() => this.#send(), delay);
+  }
+
+  /** Client gone or request deadline: stop everything, tell the sink. */
+  #cancel(err: UpstreamError): void {
+    if (this.#done) return;
+    const attempt = this.#attempt;
+    this.#finish();
+    this.#sink.onResponseError(err);
+    attempt?.abort(err);
+  }
+
+  #finish(): void {
+    this.#done = true;
+    const stats = this.#cluster.stats;
+    stats.activeRequests--;
+    if (this.#retrying) {
+      this.#retrying = false;
+      stats.activeRetries--;
+    }
+    clearTimeout(this.#backoffTimer);
+    clearTimeout(this.#deadlineTimer);
+    if (this.#onAbort !== undefined) this.#req.signal?.removeEventListener('abort', this.#onAbort);
+  }
+}
+
+interface AttemptState {
+  discarding: boolean;
+  discarded: number;
+}
+
+/** One attempt's view of the call: drops callbacks from attempts that were abandoned. */
+class CallHandler implements AttemptHandler, AttemptState {
+  readonly #call: ClusterCall;
+  readonly #attempt: Attempt;
+  discarding = false;
+  discarded = 0;
+
+  constructor(call: ClusterCall, attempt: Attempt) {
+    this.#call = call;
+    this.#attempt = attempt;
+  }
+
+  onRequestStart(): void {}
+
+  onResponseStart(controller: Controller, statusCode: number, headers: Headers): void {
+    if (this.#call.isCurrent(this.#attempt)) this.#call.onResponseStart(this, controller, statusCode, headers);
+  }
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.#call.isCurrent(this.#attempt)) this.#call.onResponseData(this, controller, chunk);
+  }
+  onResponseEnd(_controller: Controller, trailers: Headers): void {
+    if (this.#call.isCurrent(this.#attempt)) this.#call.onResponseEnd(this, trailers);
+  }
+  onResponseError(err: UpstreamError): void {
+    if (this.#call.isCurrent(this.#attempt)) this.#call.onResponseError(this, err);
+  }
+  onRequestUpgrade(_controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
+    if (this.#call.isCurrent(this.#attempt)) this.#call.onRequestUpgrade(statusCode, headers, socket);
+    else socket.destroy();
+  }
+}

@@ -1,0 +1,78 @@
+import type { Duplex, Readable } from 'node:stream';
+import type { UpstreamError } from './errors.ts';
+
+export type Headers = Record<string, string | string[]>;
+
+/** A retry policy in milliseconds and sets; build it from a route's `retry` with `retryPolicyFrom`. */
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  attempts: number;
+  /** Response statuses that are retried (connect failures and resets before a response always may be). */
+  codes: ReadonlySet<number>;
+  /** Base backoff between attempts; grows x2 per retry up to 10x, jittered. */
+  backoffMs: number;
+  nonIdempotent: boolean;
+  budgetPercent: number;
+  minRetryConcurrency: number;
+}
+
+export interface ClusterRequest {
+  method: string;
+  /** Path with query. */
+  path: string;
+  /** Already cleaned by the proxy: no hop-by-hop headers. */
+  headers: Headers;
+  /** null = no body. Streamed, never buffered. */
+  body: Readable | null;
+  /** ConsistentHash key; see hashKeyFor(). */
+  hashKey?: string;
+  retry?: RetryPolicy;
+  /** Per attempt: time until response headers. */
+  backendTimeoutMs?: number;
+  /** Whole request across retries and backoff, until response headers (a route's timeouts.request). */
+  requestTimeoutMs?: number;
+  /** Client went away: abort the upstream request. */
+  signal?: AbortSignal;
+  /** 'websocket' etc: an Upgrade request, answered through sink.onUpgrade. */
+  upgrade?: string;
+}
+
+/** What the proxy implements; the cluster calls it for the final attempt only. */
+export interface ResponseSink {
+  /** Return false to pause (backpressure); call resume() when drained. */
+  onResponseStart(statusCode: number, headers: Headers, resume: () => void): boolean | undefined;
+  /** false = pause until resume(). */
+  onResponseData(chunk: Buffer): boolean;
+  onResponseEnd(trailers: Headers): void;
+  /** Before or after start; err.status 502/503/504 (499 when the request's signal aborted). */
+  onResponseError(err: UpstreamError): void;
+  onUpgrade?(statusCode: number, headers: Headers, socket: Duplex): void;
+}
+
+export interface EndpointState {
+  address: string;
+  port: number;
+  weight: number;
+  zone: string | undefined;
+  /** Active health checks' verdict (true when there are none). */
+  healthy: boolean;
+  /** Ejected by outlier detection. */
+  ejected: boolean;
+  /** Requests in flight. */
+  active: number;
+}
+
+/** Counters the proxy can read (and turn into metrics) instead of per-request events. */
+export interface ClusterStats {
+  activeRequests: number;
+  activeRetries: number;
+  requests: number;
+  retries: number;
+  /** Retries skipped because the retry budget was spent. */
+  retriesOverBudget: number;
+  connectErrors: number;
+  timeouts: number;
+  ejections: number;
+  /** Picks made while every endpoint was unhealthy or ejected. */
+  panicPicks: number;
+}
