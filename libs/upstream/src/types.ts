@@ -39,8 +39,9 @@ export interface ClusterRequest {
 
 /** What the proxy implements; the cluster calls it for the final attempt only. */
 export interface ResponseSink {
-  /** Return false to pause (backpressure); call resume() when drained. */
-  onResponseStart(statusCode: number, headers: Headers, resume: () => void): boolean | undefined;
+  /** Return false to pause (backpressure); call resume() when drained. Returning nothing means go on. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: lets a sink that never pauses return nothing
+  onResponseStart(statusCode: number, headers: Headers, resume: () => void): boolean | void;
   /** false = pause until resume(). */
   onResponseData(chunk: Buffer): boolean;
   onResponseEnd(trailers: Headers): void;
