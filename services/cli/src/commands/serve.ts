@@ -1,0 +1,127 @@
+/**
+ * `portico standalone` and `portico front-proxy`: the composition root that wires bus, proxy, admin API and
+ * observability together (the one place several services meet).
+ */
+import { applyResources, startAdminApi } from '@portico/admin-api';
+import { type ConfigBus, createMemoryBus, createNatsBus } from '@portico/bus';
+import { startFrontProxy } from '@portico/front-proxy';
+import { createLogger, createMetricsRegistry, ProxyMetrics, subscribeDiagnostics } from '@portico/observability';
+import { CliConfigError, CliUsageError } from '../errors.ts';
+import { formatError, loadFiles } from '../load.ts';
+import type { Output } from '../output.ts';
+
+export interface ServeOptions {
+  mode: 'standalone' | 'front-proxy';
+  config?: string | undefined;
+  nats?: string | undefined;
+  proxyPort: number;
+  adminPort: number;
+  adminHost?: string | undefined;
+  tlsPort?: number | undefined;
+  logLevel: string;
+}
+
+export interface Running {
+  proxyPort: number;
+  adminPort: number;
+  close(): Promise<void>;
+}
+
+/** Starts everything; on any failure, closes what already started and rethrows. */
+export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
+  if (opts.mode === 'front-proxy' && opts.nats === undefined)
+    throw new CliUsageError('front-proxy needs --nats URL (or PORTICO_NATS_URL)');
+  const logger = createLogger({ level: opts.logLevel, name: `portico-${opts.mode}` });
+  const registry = createMetricsRegistry();
+  const metrics = new ProxyMetrics(registry);
+  const unsubscribe = subscribeDiagnostics({ logger, metrics });
+  let proxyClose: (() => Promise<void>) | undefined;
+  // Closed last-started first, except that the proxy stops before the admin API: traffic drains while
+  // /readyz and /metrics still answer.
+  const closers: Array<() => Promise<void>> = [async () => unsubscribe()];
+  const closeAll = async () => {
+    const order = closers.splice(0).reverse();
+    if (proxyClose !== undefined) order.unshift(...order.splice(order.indexOf(proxyClose), 1));
+    for (const close of order) {
+      try {
+        await close();
+      } catch (err) {
+        logger.error({ err }, 'error while shutting down');
+      }
+    }
+  };
+
+  try {
+    // Read the config before anything listens: a broken file should stop the start, not serve half of it.
+    const loaded = opts.config === undefined ? undefined : loadFiles([opts.config]);
+    if (loaded !== undefined && loaded.errors.length > 0) {
+      for (const e of loaded.errors) out.err(formatError(e));
+      throw new CliConfigError(`${opts.config} has ${loaded.errors.length} error(s); not starting`);
+    }
+
+    const bus: ConfigBus =
+      opts.nats === undefined
+        ? createMemoryBus()
+        : await createNatsBus({ servers: opts.nats, name: `portico-${opts.mode}` });
+    closers.push(() => bus.close());
+    if (loaded !== undefined) {
+      const results = await applyResources(bus, loaded.resources);
+      logger.info(
+        { config: opts.config, results: results.map((r) => `${r.kind.toLowerCase()}/${r.name} ${r.result}`) },
+        'config applied',
+      );
+    }
+
+    const proxy = await startFrontProxy({
+      bus,
+      port: opts.proxyPort,
+      ...(opts.tlsPort === undefined ? {} : { tlsPort: opts.tlsPort }),
+      logger,
+      metrics,
+    });
+    proxyClose = () => proxy.close();
+    closers.push(proxyClose);
+
+    const admin = await startAdminApi({
+      bus,
+      port: opts.adminPort,
+      ...(opts.adminHost === undefined ? {} : { host: opts.adminHost }),
+      registry,
+      isReady: () => proxy.isReady(),
+      logger,
+    });
+    closers.push(() => admin.close());
+
+    const tls = proxy.tlsPort === undefined ? '' : ` https://127.0.0.1:${proxy.tlsPort}`;
+    out.out(`portico listening: proxy http://127.0.0.1:${proxy.port}${tls} admin http://127.0.0.1:${admin.port}`);
+    let closing: Promise<void> | undefined;
+    return {
+      proxyPort: proxy.port,
+      adminPort: admin.port,
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** Runs until SIGINT or SIGTERM, then closes gracefully (a second signal exits at once). */
+export async function serveUntilSignal(opts: ServeOptions, out: Output): Promise<number> {
+  const running = await serve(opts, out);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      out.err(`portico: ${signal}, shutting down`);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await running.close();
+  return 0;
+}

@@ -1,0 +1,82 @@
+export const MAIN_HELP = `portico: a gateway for microservices, AI agents and LLMs
+
+Usage: portico <command> [flags]
+
+Run the gateway:
+  standalone    every service in one process (embedded config bus unless --nats)
+  front-proxy   the data plane alone, reading config from NATS
+
+Manage config:
+  validate      check config files locally (needs no server)
+  apply         validate, then write config files to a gateway or to NATS
+  get           list or show resources
+  delete        remove a resource
+  schema        print the JSON Schema of config documents
+
+Flags:
+  -h, --help     help for portico or for a command (portico <command> --help)
+  -v, --version  print the version
+
+Environment: PORTICO_NATS_URL, PORTICO_CONFIG (flags win).`;
+
+const REMOTE = `  --server URL     admin API of a running gateway (default http://127.0.0.1:9901)
+  --nats URL       write to / read from NATS directly instead (env PORTICO_NATS_URL)`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  validate: `Usage: portico validate -f FILE [-f FILE...]
+
+Checks every document of every file (a directory means its *.yaml, *.yml and *.json files) and prints
+each error as  <file>#<doc> (<Kind>/<name>) <field.path>: <reason>.  Exits 1 on any error.
+
+Flags:
+  -f, --file FILE  a config file or directory (repeatable)`,
+  apply: `Usage: portico apply -f FILE [-f FILE...] [--server URL | --nats URL]
+
+Validates everything locally first (nothing is written if any document is wrong), then writes each
+resource and prints  <kind>/<name> created|configured|unchanged.
+
+Flags:
+  -f, --file FILE  a config file or directory (repeatable)
+${REMOTE}`,
+  get: `Usage: portico get <kind> [name] [-o table|yaml|json] [--server URL | --nats URL]
+
+Lists resources of a kind (routes, services, certificates) or shows one. YAML output can be applied again.
+
+Flags:
+  -o, --output FORMAT  table (default), yaml or json
+${REMOTE}`,
+  delete: `Usage: portico delete <kind> <name> [--server URL | --nats URL]
+
+Flags:
+${REMOTE}`,
+  schema: `Usage: portico schema
+
+Prints the JSON Schema (draft 2020-12) of a Portico config document, for editors.`,
+  standalone: `Usage: portico standalone [--config FILE] [--proxy-port N] [--admin-port M] [--tls-port P]
+                          [--nats URL] [--log-level LEVEL]
+
+Runs the front proxy and the admin API in one process. Config lives in an embedded in-memory bus
+(or in NATS with --nats); --config FILE is applied into it at start.
+
+Flags:
+  --config FILE      config to apply at start (env PORTICO_CONFIG)
+  --proxy-port N     proxy HTTP port (default 8080)
+  --admin-port M     admin API port (default 9901)
+  --admin-host H     admin API address (default 127.0.0.1)
+  --tls-port P       proxy HTTPS port, certificates from Certificate resources (default: off)
+  --nats URL         use NATS instead of the embedded bus (env PORTICO_NATS_URL)
+  --log-level LEVEL  trace, debug, info, warn, error, fatal or silent (default info)`,
+  'front-proxy': `Usage: portico front-proxy --nats URL [--proxy-port N] [--admin-port M] [--tls-port P]
+                           [--log-level LEVEL]
+
+Runs the data plane alone: reads config from NATS, serves traffic, and answers /metrics, /healthz and
+/readyz (and the config API) on the admin port.
+
+Flags:
+  --nats URL         NATS server (env PORTICO_NATS_URL; required)
+  --proxy-port N     proxy HTTP port (default 8080)
+  --admin-port M     admin API port (default 9901)
+  --admin-host H     admin API address (default 127.0.0.1)
+  --tls-port P       proxy HTTPS port (default: off)
+  --log-level LEVEL  log level (default info)`,
+};

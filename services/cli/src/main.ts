@@ -1,0 +1,147 @@
+/** `portico <command>`: parses arguments, runs the command, maps errors to messages and exit codes. */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isPorticoError } from '@portico/errors';
+import { applyCommand, deleteCommand, getCommand, schemaCommand, validateCommand } from './commands/config-commands.ts';
+import { CliUsageError } from './errors.ts';
+import { COMMAND_HELP, MAIN_HELP } from './help.ts';
+import { formatError } from './load.ts';
+import { type Output, processOutput } from './output.ts';
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+const REMOTE = { server: { type: 'string' }, nats: { type: 'string' } } as const;
+const FILES = { file: { type: 'string', short: 'f', multiple: true } } as const;
+const SERVE = {
+  config: { type: 'string' },
+  'proxy-port': { type: 'string' },
+  'admin-port': { type: 'string' },
+  'admin-host': { type: 'string' },
+  'tls-port': { type: 'string' },
+  nats: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+const COMMAND_OPTIONS: Record<string, Options> = {
+  validate: { ...HELP, ...FILES },
+  apply: { ...HELP, ...FILES, ...REMOTE },
+  get: { ...HELP, ...REMOTE, output: { type: 'string', short: 'o' } },
+  delete: { ...HELP, ...REMOTE },
+  schema: { ...HELP },
+  standalone: { ...HELP, ...SERVE },
+  'front-proxy': { ...HELP, ...SERVE },
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function port(flag: string, value: string | undefined, fallback: number | undefined): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535)
+    throw new CliUsageError(`--${flag} must be a port number 0-65535, got "${value}"`);
+  return n;
+}
+
+/** Flags win over environment; an empty variable counts as unset. */
+function env(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export async function main(argv: readonly string[], out: Output = processOutput): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    const topic = command === 'help' ? rest[0] : undefined;
+    out.out(topic !== undefined && COMMAND_HELP[topic] !== undefined ? COMMAND_HELP[topic] : MAIN_HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    out.out(version());
+    return 0;
+  }
+  const options = COMMAND_OPTIONS[command];
+  if (options === undefined) {
+    out.err(`portico: unknown command "${command}"\nRun "portico --help" for the list of commands.`);
+    return 2;
+  }
+
+  try {
+    let parsed: ReturnType<typeof parseArgs>;
+    try {
+      parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new CliUsageError((err as Error).message);
+    }
+    const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
+    const s = (name: string) => v[name] as string | undefined;
+    if (v.help === true) {
+      out.out(COMMAND_HELP[command]!);
+      return 0;
+    }
+    const positionals = parsed.positionals;
+    const noPositionals = () => {
+      if (positionals.length > 0) throw new CliUsageError(`unexpected argument "${positionals[0]}"`);
+    };
+    const remote = {
+      server: s('server'),
+      nats: s('nats') ?? (s('server') === undefined ? env('PORTICO_NATS_URL') : undefined),
+    };
+
+    switch (command) {
+      case 'validate':
+        noPositionals();
+        return validateCommand(v.file as string[] | undefined, out);
+      case 'apply':
+        noPositionals();
+        return await applyCommand(v.file as string[] | undefined, remote, out);
+      case 'get':
+        return await getCommand(positionals, s('output'), remote, out);
+      case 'delete':
+        return await deleteCommand(positionals, remote, out);
+      case 'schema':
+        noPositionals();
+        return schemaCommand(out);
+      default: {
+        noPositionals();
+        // Loaded on demand: validate and friends should not pay for the proxy's start-up imports.
+        const { serveUntilSignal } = await import('./commands/serve.ts');
+        return await serveUntilSignal(
+          {
+            mode: command as 'standalone' | 'front-proxy',
+            config: s('config') ?? env('PORTICO_CONFIG'),
+            nats: s('nats') ?? env('PORTICO_NATS_URL'),
+            proxyPort: port('proxy-port', s('proxy-port'), 8080)!,
+            adminPort: port('admin-port', s('admin-port'), 9901)!,
+            adminHost: s('admin-host'),
+            tlsPort: port('tls-port', s('tls-port'), undefined),
+            logLevel: s('log-level') ?? 'info',
+          },
+          out,
+        );
+      }
+    }
+  } catch (err) {
+    return report(err, command, out);
+  }
+}
+
+function report(err: unknown, command: string, out: Output): number {
+  if (err instanceof CliUsageError) {
+    out.err(`portico ${command}: ${err.message}\nRun "portico ${command} --help" for usage.`);
+    return 2;
+  }
+  if (isPorticoError(err)) {
+    out.err(`portico ${command}: ${err.message}`);
+    // ConfigInvalidError's message already lists the details; others may carry more.
+    if (err.code !== 'PORTICO_ERR_CONFIG_INVALID') for (const d of err.details) out.err(`  ${formatError(d)}`);
+    return 1;
+  }
+  out.err(`portico ${command}: ${(err as Error)?.stack ?? String(err)}`);
+  return 1;
+}

@@ -1,0 +1,73 @@
+/** `portico standalone` as a user runs it: the example config, real sockets, a signal to stop. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { freePort } from '@portico/testkit';
+import { portico, REPO, start } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'portico-standalone-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('standalone serves the example config, answers the admin API, and stops on SIGTERM', async () => {
+  // The example points its demo Service at the admin API on 9901; move both to a free port for the test.
+  const adminPort = await freePort();
+  const config = join(dir, 'example.yaml');
+  writeFileSync(
+    config,
+    readFileSync(join(REPO, 'deploy/example.yaml'), 'utf8').replace('port: 9901', `port: ${adminPort}`),
+  );
+
+  const { child, match, exited } = await start(
+    ['standalone', '--proxy-port', '0', '--admin-port', String(adminPort), '--log-level', 'warn'],
+    /portico listening: proxy http:\/\/127\.0\.0\.1:(\d+) admin http:\/\/127\.0\.0\.1:(\d+)/,
+    { PORTICO_CONFIG: config }, // from the environment, as `npm start` users may set it
+  );
+  try {
+    const proxy = `http://127.0.0.1:${match[1]}`;
+    const admin = `http://127.0.0.1:${match[2]}`;
+    assert.equal(Number(match[2]), adminPort);
+
+    const echo = await fetch(`${proxy}/echo/hello?x=1`, {
+      headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    });
+    assert.equal(echo.status, 200);
+    const seen = (await echo.json()) as {
+      path: string;
+      query: Record<string, string>;
+      headers: Record<string, string>;
+    };
+    assert.equal(seen.path, '/debug/echo/hello');
+    assert.deepEqual(seen.query, { x: '1' });
+    assert.ok(seen.headers['x-forwarded-for'], 'x-forwarded-for');
+    assert.ok(seen.headers['x-request-id'], 'x-request-id');
+    assert.match(seen.headers.traceparent ?? '', /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    assert.notEqual(seen.headers.traceparent, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+
+    const old = await fetch(`${proxy}/old`, { redirect: 'manual' });
+    assert.equal(old.status, 301);
+    assert.match(old.headers.get('location') ?? '', /\/echo\/moved$/);
+    assert.deepEqual(await (await fetch(`${proxy}/status`)).json(), { status: 'ok' });
+
+    assert.equal((await fetch(`${admin}/readyz`)).status, 200);
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    assert.match(metrics, /portico_http_requests_total\{route="echo"/);
+    assert.match(metrics, /portico_config_reloads_total [1-9]/);
+
+    const got = await portico(['get', 'routes', '--server', admin]);
+    assert.match(got.stdout, /Route\s+echo/);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0);
+});
+
+test('standalone refuses to start with an invalid config, naming the error', async () => {
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'apiVersion: portico.dev/v1\nkind: Route\nmetadata: {name: x}\nspec: {rules: []}\n');
+  const res = await portico(['standalone', '--config', bad, '--proxy-port', '0', '--admin-port', '0']);
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /bad\.yaml#0 \(Route\/x\) spec\.rules: /);
+  assert.match(res.stderr, /not starting/);
+});
