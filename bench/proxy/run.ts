@@ -1,0 +1,490 @@
+/**
+ * Proxy benchmark: Portico against baselines measured in the same run.
+ *
+ *   node bench/proxy/run.ts [--duration 10] [--connections 50] [--only direct,undici,fastify,portico]
+ *                           [--workers 2[,4]] [--warmup 2]
+ *
+ * Targets, each proxy in its own process so its CPU can be read from /proc:
+ *   direct   wrk -> backend (no proxy)
+ *   undici   node:http + undici Pool.dispatch, headers copied, no routing: the Node floor
+ *   fastify  fastify + @fastify/http-proxy
+ *   portico  `portico standalone` with 1,000 Routes loaded and metrics on
+ *
+ * Pinning (see README.md): the proxy gets core 0 to itself; wrk, the backend and the paced latency client share
+ * the last core. The proxy does the most work per request, so it is the bottleneck and its core is the one
+ * measured. Exit code is 0 whatever the figures: this is a measurement; targets print PASS/FAIL.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDocuments } from '@portico/config';
+import { cpuBusyMicros, cpuCount, hasTaskset, pinned, type Spawned, spawnReady, treeCpuMicros } from '../lib/proc.ts';
+import { runWrk, type WrkResult } from '../lib/wrk.ts';
+import { BENCH_HOST, BENCH_INDEX, BENCH_PATH, porticoBenchConfig, ROUTE_COUNT } from './portico-config.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const HERE = import.meta.dirname;
+const CLI = join(ROOT, 'services/cli/bin/portico.js');
+const TARGET_NAMES = ['direct', 'undici', 'fastify', 'portico'] as const;
+type TargetName = (typeof TARGET_NAMES)[number];
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '2' },
+    only: { type: 'string' },
+    workers: { type: 'string' },
+  },
+});
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+const warmup = Number(values.warmup);
+if (!(duration > 0) || !(connections > 0) || !(warmup >= 0)) throw new Error('--duration, --connections, --warmup');
+const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...TARGET_NAMES];
+for (const name of only)
+  if (!(TARGET_NAMES as readonly string[]).includes(name))
+    throw new Error(`--only: unknown target "${name}" (one of ${TARGET_NAMES.join(', ')})`);
+const workerCounts = (values.workers ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 1);
+
+const NCPU = cpuCount();
+const LOAD_CPUS = String(NCPU - 1);
+const PROXY_CPUS = NCPU > 1 ? '0' : undefined;
+const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
+
+/** `0-2,5` -> [0, 1, 2, 5]. */
+function cpuList(cpus: string | undefined): number[] {
+  if (!cpus) return [];
+  return cpus.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number);
+    return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_, i) => a! + i);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function get(url: string, host?: string): Promise<{ status: number; body: string }> {
+  return new Promise((res, rej) => {
+    const req = request(url, { headers: host ? { host } : {}, timeout: 5000 }, (r) => {
+      let body = '';
+      r.setEncoding('utf8').on('data', (d: string) => {
+        body += d;
+      });
+      r.on('end', () => res({ status: r.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+interface Running {
+  url: string;
+  pid?: number;
+  adminUrl?: string;
+  stop(): Promise<void>;
+}
+
+interface PeakResult {
+  rps: number;
+  requests: number;
+  errors: number;
+  proxyCpuUsPerReq?: number;
+  backendCpuUsPerReq: number;
+  wrkP99Ms: number;
+  /** Share of the proxy's core used by processes outside this bench during the run (a shared machine's noise). */
+  foreignLoad?: number;
+}
+
+interface LatencyResult {
+  rate: number;
+  completed: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+}
+
+interface TargetReport {
+  name: TargetName;
+  label: string;
+  available: boolean;
+  note?: string;
+  peak?: PeakResult;
+  latency?: LatencyResult;
+}
+
+const LABELS: Record<TargetName, string> = {
+  direct: 'direct (no proxy)',
+  undici: 'bare undici dispatch',
+  fastify: '@fastify/http-proxy',
+  portico: `portico (${ROUTE_COUNT} routes)`,
+};
+
+async function startNodeTarget(script: string, backendOrigin: string): Promise<Running> {
+  const [cmd, args] = pinned(PROXY_CPUS, process.execPath, [join(HERE, script), backendOrigin, '0']);
+  const s = await spawnReady(cmd, args, /READY (\d+)/);
+  return { url: `http://127.0.0.1:${s.match[1]}`, pid: s.child.pid, stop: s.stop };
+}
+
+async function startPortico(backendPort: number, workers: number, cpus: string | undefined): Promise<Running> {
+  if (!existsSync(CLI)) throw new Error(`not available: ${CLI} does not exist yet`);
+  const dir = join(tmpdir(), `portico-bench-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'portico-bench.yaml');
+  const text = porticoBenchConfig(backendPort);
+  const parsed = parseDocuments(text, file);
+  if (parsed.errors.length > 0) throw new Error(`generated config is invalid: ${JSON.stringify(parsed.errors[0])}`);
+  writeFileSync(file, text);
+  const proxyPort = await freePort();
+  const adminPort = await freePort();
+  const cliArgs = [
+    'standalone',
+    '--config',
+    file,
+    '--proxy-port',
+    String(proxyPort),
+    '--admin-port',
+    String(adminPort),
+  ];
+  cliArgs.push('--log-level', 'warn');
+  if (workers > 1) cliArgs.push('--workers', String(workers));
+  const [cmd, args] = pinned(cpus, process.execPath, [CLI, ...cliArgs]);
+  let s: Spawned;
+  try {
+    s = await spawnReady(cmd, args, /portico listening: proxy (http:\/\/\S+).*? admin (http:\/\/\S+)/, {
+      cwd: ROOT,
+      timeoutMs: 30_000,
+    });
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (workers > 1 && /workers/i.test(msg)) throw new Error('workers not supported yet');
+    throw new Error(`not available: ${msg}`);
+  }
+  const url = s.match[1]!.replace(/\/$/, '');
+  const adminUrl = s.match[2]!.replace(/\/$/, '');
+  const readyBy = Date.now() + 15_000;
+  for (;;) {
+    const r = await get(`${adminUrl}/readyz`).catch(() => ({ status: 0, body: '' }));
+    if (r.status === 200) break;
+    if (Date.now() > readyBy) {
+      await s.stop();
+      throw new Error(`not available: ${adminUrl}/readyz answered ${r.status}`);
+    }
+    await new Promise((r2) => setTimeout(r2, 100));
+  }
+  return { url, adminUrl, pid: s.child.pid, stop: s.stop };
+}
+
+async function peak(target: Running, backendPid: number, cpus = PROXY_CPUS): Promise<PeakResult> {
+  const wrk = (d: number): Promise<WrkResult> =>
+    runWrk({
+      url: `${target.url}${BENCH_PATH}`,
+      connections,
+      durationSec: d,
+      headers: { Host: BENCH_HOST }, // capital H: wrk replaces its own Host header only when spelled so
+      cpus: hasTaskset ? LOAD_CPUS : undefined,
+    });
+  if (warmup > 0) await wrk(warmup); // JIT and connection pools warm before anything is counted
+  // The proxy's cores, when they are its own (not shared with the load core).
+  const own = cpuList(cpus).filter((c) => String(c) !== LOAD_CPUS);
+  const proxyCores = target.pid && own.length === cpuList(cpus).length ? own : [];
+  const c0 = cpuBusyMicros();
+  const t0 = performance.now();
+  const p0 = target.pid ? treeCpuMicros(target.pid) : 0;
+  const b0 = treeCpuMicros(backendPid);
+  const w = await wrk(duration);
+  const p1 = target.pid ? treeCpuMicros(target.pid) : 0;
+  const b1 = treeCpuMicros(backendPid);
+  const c1 = cpuBusyMicros();
+  const wallUs = (performance.now() - t0) * 1000;
+  // Only the proxy is pinned to its cores: whatever else ran there came from outside the bench.
+  const busy = proxyCores.reduce((sum, c) => sum + c1[c]! - c0[c]!, 0);
+  const foreignLoad = proxyCores.length ? Math.max(0, (busy - (p1 - p0)) / wallUs) : undefined;
+  return {
+    foreignLoad,
+    rps: w.rps,
+    requests: w.requests,
+    errors: w.errors,
+    proxyCpuUsPerReq: target.pid ? (p1 - p0) / w.requests : undefined,
+    backendCpuUsPerReq: (b1 - b0) / w.requests,
+    wrkP99Ms: w.latencyMs.p99,
+  };
+}
+
+function paced(target: Running, rate: number): LatencyResult {
+  const args = [
+    join(ROOT, 'bench/lib/paced-client.ts'),
+    '--url',
+    `${target.url}${BENCH_PATH}`,
+    '--host',
+    BENCH_HOST,
+    '--rate',
+    String(Math.round(rate)),
+    '--duration',
+    String(duration),
+    '--connections',
+    String(connections),
+  ];
+  const [cmd, argv] = pinned(hasTaskset ? LOAD_CPUS : undefined, process.execPath, args);
+  const text = execFileSync(cmd, argv, { encoding: 'utf8', timeout: (duration + 30) * 1000 });
+  const r = JSON.parse(text.trim().split('\n').pop()!) as LatencyResult & { p90Ms: number };
+  return { rate: r.rate, completed: r.completed, errors: r.errors, p50Ms: r.p50Ms, p99Ms: r.p99Ms, p999Ms: r.p999Ms };
+}
+
+async function sanity(target: Running): Promise<void> {
+  const r = await get(`${target.url}${BENCH_PATH}`, BENCH_HOST);
+  if (r.status !== 200 || r.body.length !== 64)
+    throw new Error(`sanity GET ${BENCH_PATH} answered ${r.status} with ${r.body.length} bytes (want 200, 64)`);
+}
+
+const fmt = (n: number | undefined, digits = 1): string =>
+  n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
+
+async function main(): Promise<void> {
+  out(
+    `proxy bench: node ${process.version}, ${NCPU} cpus, wrk -t1 -c${connections} -d${duration}s (+${warmup}s warmup)`,
+  );
+  out(
+    hasTaskset && NCPU > 1
+      ? `pinning: proxy on cpu ${PROXY_CPUS}; wrk, backend and paced client on cpu ${LOAD_CPUS}`
+      : 'pinning: none (taskset missing or one cpu): figures are less comparable',
+  );
+  out(`request: GET ${BENCH_PATH} Host: ${BENCH_HOST} (route ${BENCH_INDEX + 1} of ${ROUTE_COUNT} for portico)`);
+
+  const backendPort = await freePort();
+  const [bcmd, bargs] = pinned(hasTaskset ? LOAD_CPUS : undefined, process.execPath, [
+    join(HERE, 'backend.ts'),
+    String(backendPort),
+  ]);
+  const backend = await spawnReady(bcmd, bargs, /READY (\d+)/);
+  const backendOrigin = `http://127.0.0.1:${backend.match[1]}`;
+  const backendPid = backend.child.pid!;
+
+  const starters: Record<TargetName, () => Promise<Running>> = {
+    direct: async () => ({ url: backendOrigin, stop: async () => {} }),
+    undici: () => startNodeTarget('undici-proxy.ts', backendOrigin),
+    fastify: () => startNodeTarget('fastify-proxy.ts', backendOrigin),
+    portico: () => startPortico(Number(backend.match[1]), 1, PROXY_CPUS),
+  };
+  const reports = new Map<TargetName, TargetReport>();
+  const running = new Map<TargetName, Running>();
+  let porticoMetrics: string | undefined;
+
+  // Phase 1: peak throughput and CPU per request, one target at a time (the others are idle or stopped).
+  // Portico and the undici floor go first: half of Portico's peak (or the floor's, without Portico) is the
+  // rate of the latency phase.
+  const order: TargetName[] = (['portico', 'undici', 'direct', 'fastify'] as const).filter((n) => only.includes(n));
+  for (const name of order) {
+    const report: TargetReport = { name, label: LABELS[name], available: false };
+    reports.set(name, report);
+    let t: Running | undefined;
+    try {
+      t = await starters[name]();
+      await sanity(t);
+    } catch (err) {
+      report.note = (err as Error).message.split('\n')[0]!.slice(0, 300);
+      out(`${name}: ${report.note}`);
+      await t?.stop();
+      continue;
+    }
+    report.available = true;
+    running.set(name, t);
+    out(`${name}: peak...`);
+    report.peak = await peak(t, backendPid);
+    if (name === 'portico' && t.adminUrl) {
+      const m = await get(`${t.adminUrl}/metrics`).catch(() => ({ status: 0, body: '' }));
+      porticoMetrics =
+        m.status === 200
+          ? `${m.body.split('\n').filter((l) => l && !l.startsWith('#')).length} samples`
+          : `GET /metrics -> ${m.status}`;
+    }
+  }
+
+  const rateBase =
+    reports.get('portico')?.peak?.rps ??
+    reports.get('undici')?.peak?.rps ??
+    [...reports.values()].find((r) => r.peak)?.peak?.rps;
+  const rateFrom = reports.get('portico')?.peak
+    ? 'portico'
+    : reports.get('undici')?.peak
+      ? 'undici floor'
+      : 'first target';
+  // Phase 2: latency at a constant rate, the same rate for every target.
+  if (rateBase) {
+    const rate = rateBase / 2;
+    out(`latency phase: ${Math.round(rate)} req/s (half of ${rateFrom}'s peak), ${duration}s each`);
+    for (const name of order) {
+      const t = running.get(name);
+      const report = reports.get(name)!;
+      if (!t) continue;
+      try {
+        report.latency = paced(t, rate);
+      } catch (err) {
+        report.note = `latency run failed: ${(err as Error).message.slice(0, 200)}`;
+      }
+    }
+  }
+  for (const t of running.values()) await t.stop();
+
+  // Multi-core: Portico with N workers, throughput only.
+  const scaling: { workers: number; rps?: number; cpuUsPerReq?: number; cpus?: string; note?: string }[] = [];
+  if (workerCounts.length > 0 && only.includes('portico')) {
+    const one = reports.get('portico')?.peak;
+    scaling.push({ workers: 1, rps: one?.rps, cpuUsPerReq: one?.proxyCpuUsPerReq, cpus: PROXY_CPUS });
+    for (const n of workerCounts) {
+      // Give the proxy n cores when the machine has them beside the load core; otherwise it shares.
+      const cpus = hasTaskset ? (n < NCPU ? `0-${n - 1}` : `0-${NCPU - 1}`) : undefined;
+      try {
+        const t = await startPortico(Number(backend.match[1]), n, cpus);
+        await sanity(t);
+        const p = await peak(t, backendPid, cpus);
+        await t.stop();
+        scaling.push({
+          workers: n,
+          rps: p.rps,
+          cpuUsPerReq: p.proxyCpuUsPerReq,
+          cpus,
+          note: n >= NCPU ? 'shares the load core' : undefined,
+        });
+      } catch (err) {
+        const msg = (err as Error).message;
+        scaling.push({
+          workers: n,
+          note: msg.includes('workers not supported') ? 'workers not supported yet' : msg.slice(0, 200),
+        });
+      }
+    }
+  }
+  await backend.stop();
+
+  // Report.
+  const direct = reports.get('direct')?.latency;
+  out();
+  out(
+    'target                  |      req/s | proxy µs/req | backend µs/req | errors | p50 ms | p99 ms | added p99 ms | noise',
+  );
+  out(
+    '------------------------+------------+--------------+----------------+--------+--------+--------+--------------+------',
+  );
+  for (const name of TARGET_NAMES) {
+    const r = reports.get(name);
+    if (!r) continue;
+    if (!r.available) {
+      out(`${r.label.padEnd(24)}| ${r.note ?? 'not available'}`);
+      continue;
+    }
+    const p = r.peak!;
+    const l = r.latency;
+    const added = l && direct && name !== 'direct' ? l.p99Ms - direct.p99Ms : undefined;
+    out(
+      [
+        r.label.padEnd(24),
+        fmt(p.rps, 0).padStart(11),
+        fmt(p.proxyCpuUsPerReq).padStart(13),
+        fmt(p.backendCpuUsPerReq).padStart(15),
+        String(p.errors + (l?.errors ?? 0)).padStart(7),
+        fmt(l?.p50Ms, 3).padStart(7),
+        fmt(l?.p99Ms, 3).padStart(7),
+        fmt(added, 3).padStart(13),
+        p.foreignLoad === undefined ? '    -' : `${fmt(p.foreignLoad * 100, 0).padStart(4)}%`,
+      ].join(' |'),
+    );
+  }
+  const noisy = [...reports.values()].some((r) => (r.peak?.foreignLoad ?? 0) > 0.05);
+  if (noisy)
+    out('noise: other processes took over 5% of the proxy core during a run; rerun on a quiet machine to trust ratios');
+  if (porticoMetrics) out(`portico metrics after the run: ${porticoMetrics}`);
+
+  const pt = reports.get('portico');
+  const un = reports.get('undici');
+  const fa = reports.get('fastify');
+  const targets: { name: string; value?: number; goal: string; pass?: boolean }[] = [];
+  const cpuRatio =
+    pt?.peak?.proxyCpuUsPerReq && un?.peak?.proxyCpuUsPerReq
+      ? pt.peak.proxyCpuUsPerReq / un.peak.proxyCpuUsPerReq
+      : undefined;
+  targets.push({
+    name: 'portico CPU/req ÷ undici floor CPU/req',
+    value: cpuRatio,
+    goal: '≤ 1.10',
+    pass: cpuRatio === undefined ? undefined : cpuRatio <= 1.1,
+  });
+  const rpsRatio = pt?.peak && fa?.peak ? pt.peak.rps / fa.peak.rps : undefined;
+  targets.push({
+    name: 'portico req/s ÷ fastify req/s',
+    value: rpsRatio,
+    goal: '≥ 2.00',
+    pass: rpsRatio === undefined ? undefined : rpsRatio >= 2,
+  });
+  const addedP99 = pt?.latency && direct ? pt.latency.p99Ms - direct.p99Ms : undefined;
+  targets.push({
+    name: 'portico added p99 (ms) at half peak',
+    value: addedP99,
+    goal: '< 1.000',
+    pass: addedP99 === undefined ? undefined : addedP99 < 1,
+  });
+  // Context for the targets: how the floor itself compares with fastify.
+  const floorVsFastify = un?.peak && fa?.peak ? un.peak.rps / fa.peak.rps : undefined;
+  out();
+  for (const t of targets)
+    out(
+      `${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name.padEnd(40)} ${fmt(t.value, 3).padStart(8)}  (target ${t.goal})`,
+    );
+  if (floorVsFastify !== undefined)
+    out(`info  undici floor req/s ÷ fastify req/s         ${fmt(floorVsFastify, 3).padStart(8)}`);
+
+  if (scaling.length > 0) {
+    out();
+    out('portico workers | cpus  |      req/s | speed-up | µs/req');
+    for (const s of scaling)
+      out(
+        `${String(s.workers).padStart(15)} | ${(s.cpus ?? '-').padEnd(5)} | ${fmt(s.rps, 0).padStart(10)} | ${
+          s.rps && scaling[0]?.rps ? `${(s.rps / scaling[0].rps).toFixed(2)}x`.padStart(8) : '       -'
+        } | ${fmt(s.cpuUsPerReq).padStart(6)}${s.note ? `  ${s.note}` : ''}`,
+      );
+  }
+
+  const resultsDir = join(ROOT, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(
+    join(resultsDir, 'proxy.json'),
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        cpus: NCPU,
+        pinning: { proxy: PROXY_CPUS ?? null, load: hasTaskset ? LOAD_CPUS : null },
+        options: { duration, connections, warmup, only, workers: workerCounts },
+        request: { host: BENCH_HOST, path: BENCH_PATH, routes: ROUTE_COUNT },
+        targets: Object.fromEntries([...reports].map(([k, v]) => [k, v])),
+        ratios: targets,
+        scaling,
+        porticoMetrics,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  out(`\nwrote ${join(resultsDir, 'proxy.json')}`);
+}
+
+await main();
