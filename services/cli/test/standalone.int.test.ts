@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort } from '@portico/testkit';
+import { freePort, startNatsServer } from '@portico/testkit';
 import { portico, REPO, start } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-standalone-'));
@@ -70,4 +70,49 @@ test('standalone refuses to start with an invalid config, naming the error', asy
   assert.equal(res.code, 1);
   assert.match(res.stderr, /bad\.yaml#0 \(Route\/x\) spec\.rules: /);
   assert.match(res.stderr, /not starting/);
+});
+
+test('front-proxy --nats serves what `portico apply --nats` wrote, and picks up changes', async () => {
+  const nats = await startNatsServer();
+  try {
+    const config = join(dir, 'redirect.yaml');
+    const write = (target: string) =>
+      writeFileSync(
+        config,
+        `apiVersion: portico.dev/v1
+kind: Route
+metadata: {name: moved}
+spec:
+  rules:
+    - matches: [{path: {type: Exact, value: /moved}}]
+      filters: [{type: RequestRedirect, requestRedirect: {statusCode: 308, path: {type: ReplaceFullPath, replaceFullPath: ${target}}}}]
+`,
+      );
+    write('/first');
+    assert.equal((await portico(['apply', '-f', config, '--nats', nats.url])).stdout, 'route/moved created\n');
+    const { child, match, exited } = await start(
+      ['front-proxy', '--proxy-port', '0', '--admin-port', '0', '--log-level', 'warn'],
+      /portico listening: proxy http:\/\/127\.0\.0\.1:(\d+) admin http:\/\/127\.0\.0\.1:(\d+)/,
+      { PORTICO_NATS_URL: nats.url },
+    );
+    try {
+      const proxy = `http://127.0.0.1:${match[1]}`;
+      const first = await fetch(`${proxy}/moved`, { redirect: 'manual' });
+      assert.equal(first.status, 308);
+      assert.match(first.headers.get('location') ?? '', /\/first$/);
+      write('/second');
+      assert.equal((await portico(['apply', '-f', config, '--nats', nats.url])).stdout, 'route/moved configured\n');
+      let location = '';
+      for (let i = 0; i < 50 && !location.endsWith('/second'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        location = (await fetch(`${proxy}/moved`, { redirect: 'manual' })).headers.get('location') ?? '';
+      }
+      assert.match(location, /\/second$/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+  } finally {
+    await nats.stop();
+  }
 });
