@@ -3,6 +3,7 @@
  * `portico standalone` and real backends.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { type Backend, type EchoReply, type PorticoProcess, startEchoBackend, startPortico } from '@portico/testkit';
 
@@ -115,22 +116,46 @@ after(async () => {
   await Promise.all([infra, web, v1, v2, mirror].map((b) => b?.close()));
 });
 
-async function get(
+interface Answer {
+  status: number;
+  headers: Headers;
+  json: EchoReply | undefined;
+  text: string;
+}
+
+/** node:http, not fetch: fetch may not set Host, and these cases are all about Host. */
+function get(
   host: string,
   path: string,
-  init: RequestInit & { headers?: Record<string, string> } = {},
-): Promise<{ status: number; headers: Headers; json: EchoReply | undefined; text: string }> {
-  const res = await fetch(`${portico.proxyUrl}${path}`, {
-    redirect: 'manual',
-    ...init,
-    headers: { host, ...(init.headers ?? {}) },
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: portico.proxyPort,
+        path,
+        method: init.method ?? 'GET',
+        headers: { host, ...(init.headers ?? {}) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          let json: EchoReply | undefined;
+          try {
+            json = JSON.parse(text) as EchoReply;
+          } catch {}
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, String(v));
+          resolve({ status: res.statusCode ?? 0, headers, json, text });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
   });
-  const text = await res.text();
-  let json: EchoReply | undefined;
-  try {
-    json = JSON.parse(text) as EchoReply;
-  } catch {}
-  return { status: res.status, headers: res.headers, json, text };
 }
 
 describe('matching (HTTPRouteMatching, PathMatchOrder, Header/Query/Method matching)', () => {

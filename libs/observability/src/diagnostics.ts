@@ -56,6 +56,11 @@ function str(value: unknown, fallback: string): string {
   return typeof value === 'string' && value !== '' ? value : fallback;
 }
 
+/** The upstream lib names the backend `cluster` (its Service name). */
+function backendOf(f: Fields): string {
+  return str(f.backend, str(f.cluster, 'unknown'));
+}
+
 /** Subscribes to every Portico channel; returns the function that unsubscribes them all. */
 export function subscribeDiagnostics({ logger, metrics }: DiagnosticsTargets): () => void {
   if (typeof logger?.info !== 'function') throw new TypeError('logger must be a Logger from createLogger()');
@@ -73,12 +78,12 @@ export function subscribeDiagnostics({ logger, metrics }: DiagnosticsTargets): (
     [CHANNELS.busResync]: (f) => log.info({ event: CHANNELS.busResync, ...f }, 'config bus resynced'),
     [CHANNELS.busError]: (f) => log.error({ event: CHANNELS.busError, ...f }, 'config bus background error'),
     [CHANNELS.upstreamEjected]: (f) => {
-      metrics.upstreamEjections.inc({ backend: str(f.backend, 'unknown') });
+      metrics.upstreamEjections.inc({ backend: backendOf(f) });
       log.warn({ event: CHANNELS.upstreamEjected, ...f }, 'endpoint ejected');
     },
     [CHANNELS.upstreamUneject]: (f) => log.info({ event: CHANNELS.upstreamUneject, ...f }, 'endpoint back in rotation'),
     [CHANNELS.upstreamHealth]: (f) => {
-      const backend = str(f.backend, 'unknown');
+      const backend = backendOf(f);
       if (typeof f.endpoints === 'object' && f.endpoints !== null) {
         for (const [state, count] of Object.entries(f.endpoints)) {
           if (typeof count === 'number') metrics.upstreamEndpoints.set({ backend, state }, count);
@@ -87,7 +92,7 @@ export function subscribeDiagnostics({ logger, metrics }: DiagnosticsTargets): (
       log.info({ event: CHANNELS.upstreamHealth, ...f }, 'endpoint health changed');
     },
     [CHANNELS.upstreamConnectError]: (f) => {
-      metrics.upstreamConnectErrors.inc({ backend: str(f.backend, 'unknown') });
+      metrics.upstreamConnectErrors.inc({ backend: backendOf(f) });
       log.warn({ event: CHANNELS.upstreamConnectError, ...f }, 'cannot connect to endpoint');
     },
     [CHANNELS.proxyConfigApplied]: (f) => {

@@ -34,7 +34,7 @@ test('events become log lines and metrics; unsubscribe stops them', async () => 
   channel(CHANNELS.upstreamEjected).publish({ backend: 'echo', endpoint: '127.0.0.1:1', reason: 'consecutive5xx' });
   channel(CHANNELS.upstreamUneject).publish({ backend: 'echo', endpoint: '127.0.0.1:1' });
   channel(CHANNELS.upstreamHealth).publish({ backend: 'echo', endpoints: { healthy: 2, ejected: 1 } });
-  channel(CHANNELS.upstreamConnectError).publish({ backend: 'echo', endpoint: '127.0.0.1:1' });
+  channel(CHANNELS.upstreamConnectError).publish({ cluster: 'echo', endpoint: '127.0.0.1:1' });
   channel(CHANNELS.upstreamConnectError).publish({ backend: 'echo' });
   channel(CHANNELS.proxyConfigApplied).publish({ revision: 42, resources: 5 });
   channel(CHANNELS.proxyConfigRejected).publish({ kind: 'Service', name: 'x' });

@@ -125,7 +125,7 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
         configApplied.publish({
           revision: next.revision,
           rules: next.table.size,
-          ms: performance.now() - started,
+          durationMs: performance.now() - started,
           certificateErrors: certificates.errors,
         });
     } catch (err) {
@@ -144,15 +144,26 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
 
   // Port 1: HTTP/1.1 and h2c (prior knowledge), told apart by the connection preface.
   let plainPort = opts.port;
-  const http1 = createHttpServer({ maxHeaderSize: opts.maxHeaderBytes, requestTimeout: 0, keepAliveTimeout: 5_000 });
+  const http1 = createHttpServer({
+    maxHeaderSize: opts.maxHeaderBytes,
+    requestTimeout: 0,
+    keepAliveTimeout: 5_000,
+    // The handler answers a missing Host with a JSON 400 instead of Node's empty one.
+    requireHostHeader: false,
+  });
   const h2c: Http2Server = createH2Server({ maxSessionMemory: 64 });
   const plain = createNetServer((socket: Socket) => {
     socket.once('data', (first: Buffer) => {
       socket.pause();
       socket.unshift(first);
       const isH2 = first.length >= H2_PREFACE.length && first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE);
-      (isH2 ? h2c : http1).emit('connection', socket);
-      socket.resume();
+      if (isH2) {
+        // http2 takes over the socket's handle and reads the unshifted preface from the buffer itself.
+        h2c.emit('connection', socket);
+      } else {
+        http1.emit('connection', socket);
+        socket.resume();
+      }
     });
     socket.on('error', () => socket.destroy());
   });

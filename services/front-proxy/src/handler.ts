@@ -211,9 +211,10 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
     if (rule.requestTimeoutMs !== undefined) {
       const ms = rule.requestTimeoutMs;
       timer = setTimeout(() => {
-        abort.abort();
+        // Answer first: aborting makes the upstream report its own (499) error synchronously.
         if (!res.headersSent) fail(ex, new ProxyTimeoutError(rule.route, ms));
         else res.destroy();
+        abort.abort();
       }, ms);
     }
     res.on('close', () => {
@@ -262,8 +263,13 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
       },
       onResponseError(err: UpstreamError) {
         if (timer !== undefined) clearTimeout(timer);
-        if (abort.signal.aborted && res.headersSent) return;
-        if (abort.signal.aborted && !res.writable) return finish(ex);
+        if (ex.done) return;
+        // 499: the client went away; nobody is left to answer.
+        if (abort.signal.aborted) {
+          ex.status = err.status;
+          res.destroy();
+          return finish(ex);
+        }
         fail(ex, err);
       },
     });

@@ -62,8 +62,7 @@ export function createUpgradeHandler(ctx: HandlerContext, scheme: 'http' | 'http
     });
     headers.traceparent = nextTraceparent(req.headers.traceparent as string | undefined);
     headers.host = rule.rewrite?.hostname ?? req.headers.host ?? host;
-    // The upgrade token and the WebSocket handshake fields travel on; Connection is rebuilt by undici.
-    headers.upgrade = req.headers.upgrade ?? 'websocket';
+    // The WebSocket handshake fields (sec-websocket-*) travel on; undici writes Connection and Upgrade itself.
     rule.requestHeaders?.(headers);
     let path = target.path;
     if (rule.rewrite?.path !== undefined) path = rewritePath(path, rule.rewrite.path, match.matchedPrefix);
