@@ -7,7 +7,7 @@
  * The first --warmup seconds run at the same rate but are not recorded (connection set-up, JIT).
  *
  * node bench/lib/paced-client.ts --url U --rate R --duration S [--warmup S] [--connections C] [--host H]
- * Prints one JSON line: { sent, completed, errors, rate, p50Ms, p90Ms, p99Ms, p999Ms, maxMs }.
+ * Prints one JSON line: { sent, completed, errors, rate, p50Ms, p90Ms, p99Ms, p999Ms, maxMs, cpuUs }.
  */
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
@@ -104,5 +104,7 @@ process.stdout.write(
     p99Ms: q(0.99),
     p999Ms: q(0.999),
     maxMs: sorted.length ? sorted[sorted.length - 1]! / 1000 : Number.NaN,
+    // This process's own CPU since it started, so a caller can tell its load from foreign load.
+    cpuUs: process.cpuUsage().user + process.cpuUsage().system,
   })}\n`,
 );

@@ -2,7 +2,7 @@
  * Proxy benchmark: Portico against baselines measured in the same run.
  *
  *   node bench/proxy/run.ts [--duration 10] [--connections 50] [--only direct,undici,fastify,portico]
- *                           [--workers 2[,4]] [--warmup 2]
+ *                           [--workers 2[,4]] [--warmup 2] [--repeat 1]
  *
  * Targets, each proxy in its own process so its CPU can be read from /proc:
  *   direct   wrk -> backend (no proxy)
@@ -14,7 +14,7 @@
  * the last core. The proxy does the most work per request, so it is the bottleneck and its core is the one
  * measured. Exit code is 0 whatever the figures: this is a measurement; targets print PASS/FAIL.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '1' },
     only: { type: 'string' },
     workers: { type: 'string' },
   },
@@ -44,6 +45,9 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const warmup = Number(values.warmup);
+// On a shared machine a run can be disturbed: with --repeat N the peak is measured N times and the run with the
+// least foreign load on the proxy core is kept (ties: the higher req/s).
+const repeat = Math.max(1, Math.floor(Number(values.repeat)) || 1);
 if (!(duration > 0) || !(connections > 0) || !(warmup >= 0)) throw new Error('--duration, --connections, --warmup');
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...TARGET_NAMES];
 for (const name of only)
@@ -115,6 +119,7 @@ interface PeakResult {
 }
 
 interface LatencyResult {
+  foreignLoad?: number | undefined;
   rate: number;
   completed: number;
   errors: number;
@@ -195,6 +200,21 @@ async function startPortico(backendPort: number, workers: number, cpus: string |
 }
 
 async function peak(target: Running, backendPid: number, cpus = PROXY_CPUS): Promise<PeakResult> {
+  let best: PeakResult | undefined;
+  for (let i = 0; i < repeat; i++) {
+    const r = await peakOnce(target, backendPid, cpus, i === 0);
+    const noise = (x: PeakResult): number => Math.round((x.foreignLoad ?? 0) * 50); // 2% steps
+    if (!best || noise(r) < noise(best) || (noise(r) === noise(best) && r.rps > best.rps)) best = r;
+  }
+  return best!;
+}
+
+async function peakOnce(
+  target: Running,
+  backendPid: number,
+  cpus: string | undefined,
+  first: boolean,
+): Promise<PeakResult> {
   const wrk = (d: number): Promise<WrkResult> =>
     runWrk({
       url: `${target.url}${BENCH_PATH}`,
@@ -203,7 +223,7 @@ async function peak(target: Running, backendPid: number, cpus = PROXY_CPUS): Pro
       headers: { Host: BENCH_HOST }, // capital H: wrk replaces its own Host header only when spelled so
       cpus: hasTaskset ? LOAD_CPUS : undefined,
     });
-  if (warmup > 0) await wrk(warmup); // JIT and connection pools warm before anything is counted
+  if (first && warmup > 0) await wrk(warmup); // JIT and connection pools warm before anything is counted
   // The proxy's cores, when they are its own (not shared with the load core).
   const own = cpuList(cpus).filter((c) => String(c) !== LOAD_CPUS);
   const proxyCores = target.pid && own.length === cpuList(cpus).length ? own : [];
@@ -230,7 +250,7 @@ async function peak(target: Running, backendPid: number, cpus = PROXY_CPUS): Pro
   };
 }
 
-function paced(target: Running, rate: number): LatencyResult {
+async function paced(target: Running, rate: number, backendPid: number): Promise<LatencyResult> {
   const args = [
     join(ROOT, 'bench/lib/paced-client.ts'),
     '--url',
@@ -245,15 +265,49 @@ function paced(target: Running, rate: number): LatencyResult {
     String(connections),
   ];
   const [cmd, argv] = pinned(hasTaskset ? LOAD_CPUS : undefined, process.execPath, args);
-  const text = execFileSync(cmd, argv, { encoding: 'utf8', timeout: (duration + 30) * 1000 });
-  const r = JSON.parse(text.trim().split('\n').pop()!) as LatencyResult & { p90Ms: number };
-  return { rate: r.rate, completed: r.completed, errors: r.errors, p50Ms: r.p50Ms, p99Ms: r.p99Ms, p999Ms: r.p999Ms };
+  const c0 = cpuBusyMicros();
+  const t0 = performance.now();
+  const p0 = target.pid ? treeCpuMicros(target.pid) : 0;
+  const b0 = treeCpuMicros(backendPid);
+  const text = await new Promise<string>((res, rej) => {
+    execFile(cmd, argv, { encoding: 'utf8', timeout: (duration + 30) * 1000 }, (err, stdout, stderr) =>
+      err ? rej(new Error(`${err.message} ${stderr}`)) : res(stdout),
+    );
+  });
+  const p1 = target.pid ? treeCpuMicros(target.pid) : 0;
+  const b1 = treeCpuMicros(backendPid);
+  const c1 = cpuBusyMicros();
+  const wallUs = (performance.now() - t0) * 1000;
+  const r = JSON.parse(text.trim().split('\n').pop()!) as LatencyResult & { cpuUs: number };
+  // Foreign load on either core: the proxy's (minus the proxy) and the load core (minus backend and client).
+  let foreignLoad: number | undefined;
+  if (hasTaskset && NCPU > 1) {
+    const load = Number(LOAD_CPUS);
+    const onLoad = (c1[load]! - c0[load]! - (b1 - b0) - r.cpuUs) / wallUs;
+    const onProxy = target.pid ? (c1[0]! - c0[0]! - (p1 - p0)) / wallUs : 0;
+    foreignLoad = Math.max(0, onLoad, onProxy);
+  }
+  return {
+    rate: r.rate,
+    completed: r.completed,
+    errors: r.errors,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    p999Ms: r.p999Ms,
+    foreignLoad,
+  };
 }
 
 async function sanity(target: Running): Promise<void> {
   const r = await get(`${target.url}${BENCH_PATH}`, BENCH_HOST);
   if (r.status !== 200 || r.body.length !== 64)
     throw new Error(`sanity GET ${BENCH_PATH} answered ${r.status} with ${r.body.length} bytes (want 200, 64)`);
+}
+
+/** `peak% / latency%` of foreign load. */
+function noiseCell(peakLoad: number | undefined, latencyLoad: number | undefined): string {
+  const pct = (x: number | undefined): string => (x === undefined ? '-' : `${Math.round(x * 100)}%`);
+  return ` ${pct(peakLoad)}/${pct(latencyLoad)}`;
 }
 
 const fmt = (n: number | undefined, digits = 1): string =>
@@ -337,7 +391,7 @@ async function main(): Promise<void> {
       const report = reports.get(name)!;
       if (!t) continue;
       try {
-        report.latency = paced(t, rate);
+        report.latency = await paced(t, rate, backendPid);
       } catch (err) {
         report.note = `latency run failed: ${(err as Error).message.slice(0, 200)}`;
       }
@@ -380,10 +434,10 @@ async function main(): Promise<void> {
   const direct = reports.get('direct')?.latency;
   out();
   out(
-    'target                  |      req/s | proxy µs/req | backend µs/req | errors | p50 ms | p99 ms | added p99 ms | noise',
+    'target                  |      req/s | proxy µs/req | backend µs/req | errors | p50 ms | p99 ms | added p99 ms | noise peak/lat',
   );
   out(
-    '------------------------+------------+--------------+----------------+--------+--------+--------+--------------+------',
+    '------------------------+------------+--------------+----------------+--------+--------+--------+--------------+---------------',
   );
   for (const name of TARGET_NAMES) {
     const r = reports.get(name);
@@ -405,13 +459,15 @@ async function main(): Promise<void> {
         fmt(l?.p50Ms, 3).padStart(7),
         fmt(l?.p99Ms, 3).padStart(7),
         fmt(added, 3).padStart(13),
-        p.foreignLoad === undefined ? '    -' : `${fmt(p.foreignLoad * 100, 0).padStart(4)}%`,
+        noiseCell(p.foreignLoad, l?.foreignLoad),
       ].join(' |'),
     );
   }
-  const noisy = [...reports.values()].some((r) => (r.peak?.foreignLoad ?? 0) > 0.05);
+  const noisy = [...reports.values()].some(
+    (r) => (r.peak?.foreignLoad ?? 0) > 0.05 || (r.latency?.foreignLoad ?? 0) > 0.05,
+  );
   if (noisy)
-    out('noise: other processes took over 5% of the proxy core during a run; rerun on a quiet machine to trust ratios');
+    out('noise: processes outside the bench took over 5% of a bench core during a run; rerun on a quiet machine');
   if (porticoMetrics) out(`portico metrics after the run: ${porticoMetrics}`);
 
   const pt = reports.get('portico');
@@ -473,7 +529,7 @@ async function main(): Promise<void> {
         node: process.version,
         cpus: NCPU,
         pinning: { proxy: PROXY_CPUS ?? null, load: hasTaskset ? LOAD_CPUS : null },
-        options: { duration, connections, warmup, only, workers: workerCounts },
+        options: { duration, connections, warmup, repeat, only, workers: workerCounts },
         request: { host: BENCH_HOST, path: BENCH_PATH, routes: ROUTE_COUNT },
         targets: Object.fromEntries([...reports].map(([k, v]) => [k, v])),
         ratios: targets,
