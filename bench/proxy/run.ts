@@ -463,6 +463,7 @@ async function main(): Promise<void> {
       ].join(' |'),
     );
   }
+  for (const r of reports.values()) if (r.available && r.note) out(`${r.name}: ${r.note}`);
   const noisy = [...reports.values()].some(
     (r) => (r.peak?.foreignLoad ?? 0) > 0.05 || (r.latency?.foreignLoad ?? 0) > 0.05,
   );
