@@ -40,3 +40,16 @@ export class BusOptionsError extends PorticoError {
     });
   }
 }
+
+/** A replica (a proxy worker) is fed by its primary and takes no writes. */
+export class BusReadOnlyError extends PorticoError {
+  constructor() {
+    super(
+      'PORTICO_ERR_BUS_READ_ONLY',
+      'this bus is a read-only replica: write through the primary (admin API or NATS)',
+      {
+        status: 405,
+      },
+    );
+  }
+}

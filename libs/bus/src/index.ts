@@ -13,10 +13,18 @@ export {
   BusClosedError,
   BusConflictError,
   BusOptionsError,
+  BusReadOnlyError,
   BusStoreError,
   BusUnavailableError,
 } from './errors.ts';
 export { bucketName, DEFAULT_BUCKET_PREFIX, resourceKey } from './keys.ts';
 export { createMemoryBus } from './memory-bus.ts';
 export { createNatsBus, type NatsBusOptions } from './nats-bus.ts';
+export {
+  createReplicaBus,
+  isReplicaMessage,
+  type ReplicaBus,
+  type ReplicaMessage,
+  replicaMessage,
+} from './replica-bus.ts';
 export type { ConfigBus, ConfigState, PutResult, StateListener } from './types.ts';

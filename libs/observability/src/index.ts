@@ -1,3 +1,4 @@
+export { ClusterMetricsRegistry, shareWorkerMetrics } from './cluster-metrics.ts';
 export { CHANNELS, type ChannelName, type DiagnosticsTargets, subscribeDiagnostics } from './diagnostics.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {

@@ -65,7 +65,8 @@ Flags:
   --admin-host H     admin API address (default 127.0.0.1)
   --tls-port P       proxy HTTPS port, certificates from Certificate resources (default: off)
   --nats URL         use NATS instead of the embedded bus (env PORTICO_NATS_URL)
-  --log-level LEVEL  trace, debug, info, warn, error, fatal or silent (default info)`,
+  --log-level LEVEL  trace, debug, info, warn, error, fatal or silent (default info)
+  --workers N        proxy worker processes sharing the ports (SO_REUSEPORT); "auto" = one per core (default 1)`,
   'front-proxy': `Usage: portico front-proxy --nats URL [--proxy-port N] [--admin-port M] [--tls-port P]
                            [--log-level LEVEL]
 
@@ -78,5 +79,6 @@ Flags:
   --admin-port M     admin API port (default 9901)
   --admin-host H     admin API address (default 127.0.0.1)
   --tls-port P       proxy HTTPS port (default: off)
-  --log-level LEVEL  log level (default info)`,
+  --log-level LEVEL  log level (default info)
+  --workers N        proxy worker processes sharing the ports (default 1)`,
 };

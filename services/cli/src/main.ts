@@ -1,5 +1,6 @@
 /** `portico <command>`: parses arguments, runs the command, maps errors to messages and exit codes. */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { isPorticoError } from '@portico/errors';
 import { applyCommand, deleteCommand, getCommand, schemaCommand, validateCommand } from './commands/config-commands.ts';
@@ -21,6 +22,7 @@ const SERVE = {
   'tls-port': { type: 'string' },
   nats: { type: 'string' },
   'log-level': { type: 'string' },
+  workers: { type: 'string' },
 } as const;
 
 const COMMAND_OPTIONS: Record<string, Options> = {
@@ -121,6 +123,7 @@ export async function main(argv: readonly string[], out: Output = processOutput)
             adminHost: s('admin-host'),
             tlsPort: port('tls-port', s('tls-port'), undefined),
             logLevel: s('log-level') ?? 'info',
+            workers: workerCount(s('workers')),
           },
           out,
         );
@@ -129,6 +132,14 @@ export async function main(argv: readonly string[], out: Output = processOutput)
   } catch (err) {
     return report(err, command, out);
   }
+}
+
+function workerCount(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = value === 'auto' ? availableParallelism() : Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new CliUsageError(`--workers must be a whole number from 1 to 256 or "auto", got "${value}"`);
+  return n;
 }
 
 function report(err: unknown, command: string, out: Output): number {

@@ -41,6 +41,11 @@ export interface FrontProxyOptions {
   maxHeaderBytes?: number;
   /** How long close() waits for in-flight requests. Default 10 s. */
   drainMs?: number;
+  /**
+   * Bind with SO_REUSEPORT so several worker processes share the ports and the kernel spreads connections
+   * between them (each worker binds its own socket; no primary in the accept path).
+   */
+  reusePort?: boolean;
 }
 
 export interface FrontProxy {
@@ -93,10 +98,16 @@ function onClientError(err: NodeJS.ErrnoException & { bytesParsed?: number }, so
   );
 }
 
-function listen(server: NetServer | Http2SecureServer, port: number, host: string): Promise<number> {
+function listen(
+  server: NetServer | Http2SecureServer,
+  port: number,
+  host: string,
+  reusePort: boolean,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    // exclusive: in a cluster worker, bind here rather than through the primary's shared handle.
+    server.listen({ port, host, reusePort, exclusive: reusePort }, () => {
       server.off('error', reject);
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : port);
@@ -205,9 +216,9 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
     tlsServer.on('upgrade', createUpgradeHandler(ctx, 'https'));
     tlsServer.on('session', (s: Http2Session) => track(sessions, s));
     tlsServer.on('tlsClientError', () => {});
-    tlsPort = await listen(tlsServer, opts.tlsPort, opts.host);
+    tlsPort = await listen(tlsServer, opts.tlsPort, opts.host, opts.reusePort === true);
   }
-  plainPort = await listen(plain, opts.port, opts.host);
+  plainPort = await listen(plain, opts.port, opts.host, opts.reusePort === true);
 
   let closing: Promise<void> | undefined;
   return {

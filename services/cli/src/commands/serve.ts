@@ -19,6 +19,8 @@ export interface ServeOptions {
   adminHost?: string | undefined;
   tlsPort?: number | undefined;
   logLevel: string;
+  /** Proxy worker processes; 1 runs everything in this process. */
+  workers?: number | undefined;
 }
 
 export interface Running {
@@ -31,6 +33,10 @@ export interface Running {
 export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
   if (opts.mode === 'front-proxy' && opts.nats === undefined)
     throw new CliUsageError('front-proxy needs --nats URL (or PORTICO_NATS_URL)');
+  if ((opts.workers ?? 1) > 1) {
+    const { servePrimary } = await import('./workers.ts');
+    return servePrimary({ ...opts, workers: opts.workers! }, out);
+  }
   const logger = createLogger({ level: opts.logLevel, name: `portico-${opts.mode}` });
   const registry = createMetricsRegistry();
   const metrics = new ProxyMetrics(registry);
@@ -111,6 +117,8 @@ export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
 
 /** Runs until SIGINT or SIGTERM, then closes gracefully (a second signal exits at once). */
 export async function serveUntilSignal(opts: ServeOptions, out: Output): Promise<number> {
+  const { isProxyWorker, runProxyWorker } = await import('./workers.ts');
+  if (isProxyWorker()) return runProxyWorker();
   const running = await serve(opts, out);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
