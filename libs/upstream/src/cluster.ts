@@ -8,7 +8,9 @@ import type { ClusterContext } from './interceptors/chain.ts';
 import { composeCluster } from './interceptors/compose.ts';
 import type { ClusterDispatch } from './interceptors/retry.ts';
 import { OutlierDetector, type OutlierSettings } from './outlier-detector.ts';
-import type { ClusterRequest, ClusterStats, EndpointState, ResponseSink } from './types.ts';
+import type { CallHandle, ClusterRequest, ClusterStats, EndpointState, ResponseSink } from './types.ts';
+
+const CLOSED_CALL: CallHandle = { abort() {} };
 
 export interface UpstreamClusterOptions {
   /** Longest silence between response body chunks before the request fails; 0 disables (long streams). */
@@ -81,8 +83,12 @@ export class UpstreamCluster {
     this.#spec = service.spec;
     this.#lbType = service.spec.loadBalancer.type;
     this.#balancer = balancers[this.#lbType]();
+    const outlierOf = () => this.#outlier;
     const context: ClusterContext = {
       name: this.name,
+      get outlierDetection() {
+        return outlierOf() !== undefined;
+      },
       stats: this.#stats,
       select: (hashKey, exclude) => this.#select(hashKey, exclude),
       onStatus: (endpoint, status) => this.#outlier?.onStatus(endpoint, status),
@@ -92,13 +98,16 @@ export class UpstreamCluster {
     this.#apply(service.spec);
   }
 
-  /** Send a request; the sink hears about the final attempt only. Never throws. */
-  dispatch(req: ClusterRequest, sink: ResponseSink): void {
+  /**
+   * Send a request; the sink hears about the final attempt only. Never throws. The returned handle cancels it
+   * (the client went away): cheaper on the request path than an AbortSignal, which is also accepted.
+   */
+  dispatch(req: ClusterRequest, sink: ResponseSink): CallHandle {
     if (this.#closed) {
       sink.onResponseError(new UpstreamClosedError({ cluster: this.name }));
-      return;
+      return CLOSED_CALL;
     }
-    this.#dispatch(req, sink);
+    return this.#dispatch(req, sink);
   }
 
   /** New endpoints, balancer or health settings. Pools of endpoints that stay are kept; removed ones drain. */

@@ -30,4 +30,12 @@ export {
 } from './errors.ts';
 export { hashKeyFor } from './hash-key.ts';
 export { backoffDelay, DEFAULT_RETRY_CODES, isIdempotent, retryPolicyFrom } from './retry-policy.ts';
-export type { ClusterRequest, ClusterStats, EndpointState, Headers, ResponseSink, RetryPolicy } from './types.ts';
+export type {
+  CallHandle,
+  ClusterRequest,
+  ClusterStats,
+  EndpointState,
+  Headers,
+  ResponseSink,
+  RetryPolicy,
+} from './types.ts';

@@ -20,8 +20,11 @@ export interface ClusterRequest {
   method: string;
   /** Path with query. */
   path: string;
-  /** Already cleaned by the proxy: no hop-by-hop headers. */
-  headers: Headers;
+  /**
+   * Already cleaned by the proxy: no hop-by-hop headers. An object, or a flat [name, value, name, value...]
+   * list (what undici takes fastest).
+   */
+  headers: Headers | string[];
   /** null = no body. Streamed, never buffered. */
   body: Readable | null;
   /** ConsistentHash key; see hashKeyFor(). */
@@ -35,6 +38,12 @@ export interface ClusterRequest {
   signal?: AbortSignal;
   /** 'websocket' etc: an Upgrade request, answered through sink.onUpgrade. */
   upgrade?: string;
+}
+
+/** A dispatched request, as its caller holds it. */
+export interface CallHandle {
+  /** Cancel: the sink gets a 499 (if nothing was committed) and the upstream request is aborted. */
+  abort(): void;
 }
 
 /** What the proxy implements; the cluster calls it for the final attempt only. */

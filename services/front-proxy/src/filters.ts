@@ -4,6 +4,29 @@ import type { HeaderMap } from './forwarding.ts';
 import { replacePrefix } from './paths.ts';
 
 export type HeaderEdit = (headers: HeaderMap) => void;
+export type HeadListEdit = (list: string[]) => void;
+
+/** The same edit on a flat [name, value, ...] list (the upstream request head). */
+export function compileHeadListModifier(mod: HeaderModifier): HeadListEdit {
+  const set = (mod.set ?? []).map((h) => [h.name.toLowerCase(), h.value] as const);
+  const add = (mod.add ?? []).map((h) => [h.name.toLowerCase(), h.value] as const);
+  const drop = new Set([...(mod.remove ?? []).map((n) => n.toLowerCase()), ...set.map(([n]) => n)]);
+  return (list) => {
+    let w = 0;
+    for (let r = 0; r < list.length; r += 2) {
+      if (drop.has(list[r]!.toLowerCase())) continue;
+      list[w++] = list[r]!;
+      list[w++] = list[r + 1]!;
+    }
+    list.length = w;
+    for (const [name, value] of set) list.push(name, value);
+    for (const [name, value] of add) {
+      const at = list.findIndex((n, i) => i % 2 === 0 && n.toLowerCase() === name);
+      if (at === -1) list.push(name, value);
+      else list[at + 1] = `${list[at + 1]},${value}`;
+    }
+  };
+}
 
 /** set replaces, add appends (comma-joined, as the Gateway API examples show), remove deletes; names are case-insensitive. */
 export function compileHeaderModifier(mod: HeaderModifier): HeaderEdit {

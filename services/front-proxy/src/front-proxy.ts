@@ -149,7 +149,8 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
   const ctx: HandlerContext = {
     current: () => snapshot!,
     logger,
-    accessLog: opts.accessLog,
+    // Decided once: building the log object per request costs even when the level drops it.
+    accessLog: opts.accessLog && logger.isLevelEnabled('info'),
     maxBodyBytes: opts.maxBodyBytes,
   };
 

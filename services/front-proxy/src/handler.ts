@@ -7,7 +7,13 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { type Duplex, pipeline, type Readable, Transform } from 'node:stream';
 import { isPorticoError, type PorticoError } from '@portico/errors';
 import { type Logger, nextTraceparent } from '@portico/observability';
-import { type ClusterRequest, hashKeyFor, type ResponseSink, type UpstreamError } from '@portico/upstream';
+import {
+  type CallHandle,
+  type ClusterRequest,
+  hashKeyFor,
+  type ResponseSink,
+  type UpstreamError,
+} from '@portico/upstream';
 import {
   BackendNotFoundError,
   BadRequestError,
@@ -18,7 +24,7 @@ import {
   ProxyTimeoutError,
 } from './errors.ts';
 import { redirectLocation, rewritePath } from './filters.ts';
-import { addForwardingHeaders, endToEndHeaders, endToEndResponseHeaders, type HeaderMap } from './forwarding.ts';
+import { endToEndResponseHeaders, forwardedHeadList, type HeaderMap } from './forwarding.ts';
 import { parseTarget } from './paths.ts';
 import { type CompiledRule, pickBackend, type RouteObserver, type Snapshot } from './snapshot.ts';
 
@@ -82,85 +88,152 @@ function toProxyError(err: unknown): PorticoError {
   return new ProxyError('PORTICO_ERR_PROXY_INTERNAL', 'internal proxy error', { status: 500, cause: err });
 }
 
-/** What one request carries from matching to the access log. */
-interface Exchange {
-  start: number;
-  req: ProxyRequest;
-  res: ProxyResponse;
-  route: string;
-  backend: string;
-  status: number;
+/**
+ * One request from matching to the access log. It is also the sink the upstream cluster streams the answer into:
+ * one object per request, methods on the prototype, no closures on the request path.
+ */
+class Exchange implements ResponseSink {
+  readonly start = performance.now();
+  readonly ctx: HandlerContext;
+  readonly req: ProxyRequest;
+  readonly res: ProxyResponse;
+  /** Read up front: a keep-alive socket may be detached by the time the access log is written. */
+  readonly client: string;
+  route = '';
+  backend = '';
+  status = 0;
   requestId: string | undefined;
   observer: RouteObserver | undefined;
-  done: boolean;
-  /** Read up front: a keep-alive socket may be detached by the time the access log is written. */
-  client: string;
-}
+  done = false;
+  rule: CompiledRule | undefined;
+  corsOrigin: string | undefined;
+  timer: NodeJS.Timeout | undefined;
+  call: CallHandle | undefined;
+  resume: (() => void) | undefined;
 
-export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
-  const finish = (ex: Exchange): void => {
-    ex.done = true;
-    const seconds = (performance.now() - ex.start) / 1000;
-    ex.observer?.observe(ex.status, seconds);
-    if (ctx.accessLog) {
-      ctx.logger.info({
+  constructor(ctx: HandlerContext, req: ProxyRequest, res: ProxyResponse) {
+    this.ctx = ctx;
+    this.req = req;
+    this.res = res;
+    this.client = clientIp(req);
+  }
+
+  finish(): void {
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const seconds = (performance.now() - this.start) / 1000;
+    this.observer?.observe(this.status, seconds);
+    if (this.ctx.accessLog) {
+      const req = this.req;
+      this.ctx.logger.info({
         msg: 'access',
-        requestId: ex.requestId,
-        method: ex.req.method,
-        host: ex.req.headers[':authority'] ?? ex.req.headers.host,
-        path: ex.req.url,
-        status: ex.status,
+        requestId: this.requestId,
+        method: req.method,
+        host: req.headers[':authority'] ?? req.headers.host,
+        path: req.url,
+        status: this.status,
         ms: Math.round(seconds * 1e5) / 100,
-        route: ex.route,
-        backend: ex.backend,
-        client: ex.client,
-        ua: ex.req.headers['user-agent'],
+        route: this.route,
+        backend: this.backend,
+        client: this.client,
+        ua: req.headers['user-agent'],
       });
     }
-  };
+  }
 
-  const fail = (ex: Exchange, err: PorticoError): void => {
-    ex.status = err.status;
-    sendError(ex.res, err, ex.requestId);
-    finish(ex);
-  };
+  fail(err: PorticoError): void {
+    this.status = err.status;
+    sendError(this.res, err, this.requestId);
+    this.finish();
+  }
 
+  /** The client went away (or the request timed out) before the answer was complete. */
+  onClose(): void {
+    if (!this.done) this.call?.abort();
+  }
+
+  onTimeout(ms: number): void {
+    this.timer = undefined;
+    // Answer first: cancelling makes the cluster report its own (499) error synchronously.
+    if (!this.res.headersSent) this.fail(new ProxyTimeoutError(this.route, ms));
+    else this.res.destroy();
+    this.call?.abort();
+  }
+
+  onResponseStart(statusCode: number, upstreamHeaders: HeaderMap, resume: () => void): boolean {
+    const res = this.res;
+    if (res.destroyed) return false;
+    const rule = this.rule!;
+    const out = endToEndResponseHeaders(upstreamHeaders);
+    rule.responseHeaders?.(out);
+    if (this.corsOrigin !== undefined) addCorsHeaders(out, rule, this.corsOrigin);
+    out['x-request-id'] ??= this.requestId!;
+    this.status = statusCode;
+    (res as ServerResponse).writeHead(statusCode, out);
+    this.resume = resume;
+    return true;
+  }
+
+  onResponseData(chunk: Buffer): boolean {
+    if ((this.res as ServerResponse).write(chunk)) return true;
+    // Backpressure: the cluster pauses the upstream until the client drains.
+    this.res.once('drain', this.resume!);
+    return false;
+  }
+
+  onResponseEnd(trailers: HeaderMap): void {
+    for (const _ in trailers) {
+      this.res.addTrailers(trailers as Record<string, string>);
+      break;
+    }
+    this.res.end();
+    this.finish();
+  }
+
+  onResponseError(err: UpstreamError): void {
+    if (this.done) return;
+    if (err.code === 'PORTICO_ERR_UPSTREAM_ABORTED') {
+      // 499: the client went away; nobody is left to answer.
+      this.status = err.status;
+      this.res.destroy();
+      return this.finish();
+    }
+    this.fail(err);
+  }
+}
+
+function onResponseClose(this: ProxyResponse & { [EXCHANGE]?: Exchange }): void {
+  this[EXCHANGE]?.onClose();
+}
+
+const EXCHANGE = Symbol('portico.exchange');
+
+export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
   return function handleRequest(req: ProxyRequest, res: ProxyResponse): void {
     const snapshot = ctx.current();
-    const ex: Exchange = {
-      start: performance.now(),
-      req,
-      res,
-      route: '',
-      backend: '',
-      status: 0,
-      requestId: undefined,
-      observer: undefined,
-      done: false,
-      client: clientIp(req),
-    };
+    const ex = new Exchange(ctx, req, res);
     let target: ReturnType<typeof parseTarget>;
     try {
       target = parseTarget(req.url ?? '/');
     } catch (err) {
-      return fail(ex, toProxyError(err));
+      return ex.fail(toProxyError(err));
     }
     const host = hostOf(req);
     if (host === '')
-      return fail(ex, new BadRequestError('missing Host header', [{ path: 'host', message: 'required' }]));
+      return ex.fail(new BadRequestError('missing Host header', [{ path: 'host', message: 'required' }]));
     const method = req.method ?? 'GET';
     const match = snapshot.table.match({ host, path: target.path, query: target.query, method, headers: req.headers });
-    if (match === null) return fail(ex, new NoRouteError(host, target.path));
+    if (match === null) return ex.fail(new NoRouteError(host, target.path));
     const rule = snapshot.rules.get(match.route)![match.ruleIndex]!;
+    ex.rule = rule;
     ex.route = rule.route;
     ex.observer = rule.observer;
 
-    let corsOrigin: string | undefined;
     const origin = req.headers.origin;
     if (rule.cors !== undefined && typeof origin === 'string') {
-      corsOrigin = rule.cors.allowOrigin(origin);
+      ex.corsOrigin = rule.cors.allowOrigin(origin);
       if (method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
-        return preflight(ex, rule, corsOrigin, req.headers['access-control-request-headers']);
+        return preflight(ex, rule, ex.corsOrigin, req.headers['access-control-request-headers']);
       }
     }
 
@@ -176,103 +249,49 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
       ex.status = rule.redirect.statusCode;
       (res as ServerResponse).writeHead(ex.status, { location, 'content-length': '0' });
       res.end();
-      return finish(ex);
+      return ex.finish();
     }
 
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > ctx.maxBodyBytes)
-      return fail(ex, new BodyTooLargeError(ctx.maxBodyBytes));
+      return ex.fail(new BodyTooLargeError(ctx.maxBodyBytes));
 
     const backend = pickBackend(rule);
-    if (backend === undefined) return fail(ex, new NoBackendError(rule.route));
+    if (backend === undefined) return ex.fail(new NoBackendError(rule.route));
     ex.backend = backend.name;
     ex.observer = backend.observer;
-    if (backend.cluster === undefined) return fail(ex, new BackendNotFoundError(rule.route, backend.name));
+    if (backend.cluster === undefined) return ex.fail(new BackendNotFoundError(rule.route, backend.name));
 
-    const headers = endToEndHeaders(req.headers);
-    const ip = ex.client;
-    ex.requestId = addForwardingHeaders(headers, {
-      ip,
-      proto: listener.scheme,
-      host: (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? host,
-      httpVersion: req.httpVersion,
-    });
-    headers.traceparent = nextTraceparent(req.headers.traceparent as string | undefined);
-    headers.host =
-      rule.rewrite?.hostname ?? (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? host;
+    const authority = (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? host;
+    const { list: headers, requestId } = forwardedHeadList(
+      req.headers,
+      { ip: ex.client, proto: listener.scheme, host: authority, httpVersion: req.httpVersion },
+      rule.rewrite?.hostname ?? authority,
+      nextTraceparent(req.headers.traceparent as string | undefined),
+    );
+    ex.requestId = requestId;
+    rule.requestHeaders?.(headers);
     let path = target.path;
     if (rule.rewrite?.path !== undefined) path = rewritePath(path, rule.rewrite.path, match.matchedPrefix);
-    rule.requestHeaders?.(headers);
     const pathAndQuery = target.query === '' ? path : `${path}?${target.query}`;
-
     const body = hasBody(req) ? limitBody(req, length === undefined ? ctx.maxBodyBytes : undefined) : null;
-    const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    if (rule.requestTimeoutMs !== undefined) {
-      const ms = rule.requestTimeoutMs;
-      timer = setTimeout(() => {
-        // Answer first: aborting makes the upstream report its own (499) error synchronously.
-        if (!res.headersSent) fail(ex, new ProxyTimeoutError(rule.route, ms));
-        else res.destroy();
-        abort.abort();
-      }, ms);
-    }
-    res.on('close', () => {
-      if (timer !== undefined) clearTimeout(timer);
-      // The client went away before the answer was complete: cancel the upstream request.
-      if (!ex.done) abort.abort();
-    });
 
     for (const mirror of rule.mirrors) {
       if (body !== null || mirror.cluster === undefined) continue;
       if (mirror.percent < 100 && Math.random() * 100 >= mirror.percent) continue;
-      mirror.cluster.dispatch({ method, path: pathAndQuery, headers: { ...headers }, body: null }, discardSink);
+      mirror.cluster.dispatch({ method, path: pathAndQuery, headers: headers.slice(), body: null }, discardSink);
     }
 
-    const request: ClusterRequest = {
-      method,
-      path: pathAndQuery,
-      headers,
-      body,
-      hashKey: hashKeyFor(backend.loadBalancer, req.headers, ip),
-      signal: abort.signal,
-    };
+    const request: ClusterRequest = { method, path: pathAndQuery, headers, body };
+    const hashKey = hashKeyFor(backend.loadBalancer, req.headers, ex.client);
+    if (hashKey !== undefined) request.hashKey = hashKey;
     if (rule.retry !== undefined) request.retry = rule.retry;
     if (rule.backendTimeoutMs !== undefined) request.backendTimeoutMs = rule.backendTimeoutMs;
-
-    backend.cluster.dispatch(request, {
-      onResponseStart(statusCode, upstreamHeaders, resume) {
-        if (res.destroyed) return false;
-        const out = endToEndResponseHeaders(upstreamHeaders);
-        rule.responseHeaders?.(out);
-        if (corsOrigin !== undefined) addCorsHeaders(out, rule, corsOrigin);
-        out['x-request-id'] ??= ex.requestId!;
-        ex.status = statusCode;
-        (res as ServerResponse).writeHead(statusCode, out);
-        res.on('drain', resume);
-        return true;
-      },
-      onResponseData(chunk) {
-        return (res as ServerResponse).write(chunk);
-      },
-      onResponseEnd(trailers) {
-        if (timer !== undefined) clearTimeout(timer);
-        if (Object.keys(trailers).length > 0) res.addTrailers(trailers as Record<string, string>);
-        res.end();
-        finish(ex);
-      },
-      onResponseError(err: UpstreamError) {
-        if (timer !== undefined) clearTimeout(timer);
-        if (ex.done) return;
-        // 499: the client went away; nobody is left to answer.
-        if (abort.signal.aborted) {
-          ex.status = err.status;
-          res.destroy();
-          return finish(ex);
-        }
-        fail(ex, err);
-      },
-    });
+    if (rule.requestTimeoutMs !== undefined)
+      ex.timer = setTimeout(() => ex.onTimeout(rule.requestTimeoutMs!), rule.requestTimeoutMs);
+    (res as ProxyResponse & { [EXCHANGE]?: Exchange })[EXCHANGE] = ex;
+    res.once('close', onResponseClose);
+    ex.call = backend.cluster.dispatch(request, ex);
   };
 
   function preflight(ex: Exchange, rule: CompiledRule, allowOrigin: string | undefined, requestHeaders: unknown): void {
@@ -290,7 +309,7 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
     ex.status = 200;
     (ex.res as ServerResponse).writeHead(200, headers);
     ex.res.end();
-    finish(ex);
+    ex.finish();
   }
 }
 

@@ -10,7 +10,14 @@ import { type Certificate, durationMs, type Route, type Service, type ServiceSpe
 import type { ProxyMetrics } from '@portico/observability';
 import { compileRoutes, type RouteTable } from '@portico/router';
 import { type RetryPolicy, retryPolicyFrom, UpstreamCluster } from '@portico/upstream';
-import { type CompiledCors, compileCors, compileHeaderModifier, type HeaderEdit } from './filters.ts';
+import {
+  type CompiledCors,
+  compileCors,
+  compileHeaderModifier,
+  compileHeadListModifier,
+  type HeaderEdit,
+  type HeadListEdit,
+} from './filters.ts';
 
 type RuleFilter = NonNullable<Route['spec']['rules'][number]['filters']>[number];
 type RedirectSpec = Extract<RuleFilter, { type: 'RequestRedirect' }>['requestRedirect'];
@@ -40,7 +47,7 @@ export interface CompiledRule {
   index: number;
   backends: CompiledBackend[];
   totalWeight: number;
-  requestHeaders: HeaderEdit | undefined;
+  requestHeaders: HeadListEdit | undefined;
   responseHeaders: HeaderEdit | undefined;
   redirect: RedirectSpec | undefined;
   rewrite: UrlRewriteSpec | undefined;
@@ -143,7 +150,7 @@ export function compileSnapshot(state: ConfigState, clusters: ClusterSet, metric
           index,
           backends,
           totalWeight: backends.reduce((sum, b) => sum + b.weight, 0),
-          requestHeaders: reqMod && compileHeaderModifier(reqMod.requestHeaderModifier),
+          requestHeaders: reqMod && compileHeadListModifier(reqMod.requestHeaderModifier),
           responseHeaders: resMod && compileHeaderModifier(resMod.responseHeaderModifier),
           redirect: find('RequestRedirect')?.requestRedirect,
           rewrite: find('URLRewrite')?.urlRewrite,

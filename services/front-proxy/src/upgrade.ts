@@ -9,7 +9,7 @@ import { nextTraceparent } from '@portico/observability';
 import { hashKeyFor } from '@portico/upstream';
 import { BackendNotFoundError, NoBackendError, NoRouteError } from './errors.ts';
 import { rewritePath } from './filters.ts';
-import { addForwardingHeaders, endToEndHeaders, endToEndResponseHeaders, type HeaderMap } from './forwarding.ts';
+import { endToEndResponseHeaders, forwardedHeadList, type HeaderMap } from './forwarding.ts';
 import { clientIp, type HandlerContext, hostOf } from './handler.ts';
 import { parseTarget } from './paths.ts';
 import { pickBackend } from './snapshot.ts';
@@ -52,26 +52,21 @@ export function createUpgradeHandler(ctx: HandlerContext, scheme: 'http' | 'http
     if (backend === undefined) return reject(socket, new NoBackendError(rule.route));
     if (backend.cluster === undefined) return reject(socket, new BackendNotFoundError(rule.route, backend.name));
 
-    const headers = endToEndHeaders(req.headers);
     const ip = clientIp(req);
-    const requestId = addForwardingHeaders(headers, {
-      ip,
-      proto: scheme,
-      host: req.headers.host ?? host,
-      httpVersion: req.httpVersion,
-    });
-    headers.traceparent = nextTraceparent(req.headers.traceparent as string | undefined);
-    headers.host = rule.rewrite?.hostname ?? req.headers.host ?? host;
+    const authority = req.headers.host ?? host;
     // The WebSocket handshake fields (sec-websocket-*) travel on; undici writes Connection and Upgrade itself.
+    const { list: headers, requestId } = forwardedHeadList(
+      req.headers,
+      { ip, proto: scheme, host: authority, httpVersion: req.httpVersion },
+      rule.rewrite?.hostname ?? authority,
+      nextTraceparent(req.headers.traceparent as string | undefined),
+    );
     rule.requestHeaders?.(headers);
     let path = target.path;
     if (rule.rewrite?.path !== undefined) path = rewritePath(path, rule.rewrite.path, match.matchedPrefix);
     const start = performance.now();
     const observe = (status: number) => backend.observer.observe(status, (performance.now() - start) / 1000);
-    const abort = new AbortController();
-    socket.once('close', () => abort.abort());
-
-    backend.cluster.dispatch(
+    const call = backend.cluster.dispatch(
       {
         method,
         path: target.query === '' ? path : `${path}?${target.query}`,
@@ -79,14 +74,13 @@ export function createUpgradeHandler(ctx: HandlerContext, scheme: 'http' | 'http
         body: null,
         upgrade: String(req.headers.upgrade ?? 'websocket'),
         hashKey: hashKeyFor(backend.loadBalancer, req.headers, ip),
-        signal: abort.signal,
       },
       {
         onUpgrade(statusCode, upstreamHeaders, upstream) {
           const out = endToEndResponseHeaders(upstreamHeaders);
           rule.responseHeaders?.(out);
           out.connection = 'Upgrade';
-          out.upgrade = (upstreamHeaders.upgrade as string | undefined) ?? (headers.upgrade as string);
+          out.upgrade = (upstreamHeaders.upgrade as string | undefined) ?? String(req.headers.upgrade);
           out['x-request-id'] ??= requestId;
           writeHead(socket, statusCode, out);
           observe(statusCode);
@@ -119,5 +113,6 @@ export function createUpgradeHandler(ctx: HandlerContext, scheme: 'http' | 'http
         },
       },
     );
+    socket.once('close', () => call.abort());
   };
 }

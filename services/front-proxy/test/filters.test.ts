@@ -58,3 +58,18 @@ test('CORS: exact, wildcard subdomain and any origin; credentials echo the origi
   const cred = compileCors({ allowOrigins: ['*'], allowCredentials: true, maxAge: 5 });
   assert.equal(cred.allowOrigin('https://whatever'), 'https://whatever');
 });
+
+test('head-list modifier: the same edits on the upstream [name, value, ...] list', async () => {
+  const { compileHeadListModifier } = await import('../src/filters.ts');
+  const edit = compileHeadListModifier({
+    set: [{ name: 'X-Set', value: 'new' }],
+    add: [
+      { name: 'X-Add', value: 'two' },
+      { name: 'X-New', value: 'v' },
+    ],
+    remove: ['X-Gone'],
+  });
+  const list = ['x-set', 'old', 'X-Add', 'one', 'x-gone', 'bye', 'keep', 'me'];
+  edit(list);
+  assert.deepEqual(list, ['X-Add', 'one,two', 'keep', 'me', 'x-set', 'new', 'x-new', 'v']);
+});

@@ -12,6 +12,8 @@ export interface ClusterContext {
   readonly stats: ClusterStats;
   /** Pick an endpoint (undefined: none with weight > 0). */
   select(hashKey: string | undefined, exclude: ReadonlySet<UpstreamEndpoint>): UpstreamEndpoint | undefined;
+  /** Whether the service has outlier detection (read per request: update() may turn it on or off). */
+  readonly outlierDetection: boolean;
   /** Outlier detection input; no-ops when the service has none. */
   onStatus(endpoint: UpstreamEndpoint, status: number): void;
   onConnectFailure(endpoint: UpstreamEndpoint): void;

@@ -12,7 +12,9 @@ import {
 
 /** Feeds every attempt's outcome (status, connect failure, reset, timeout) to the cluster's outlier detection. */
 export function outlier(cluster: ClusterContext): AttemptInterceptor {
-  return (next) => (attempt, handler) => next(attempt, new OutlierHandler(cluster, attempt, handler));
+  // Without outlier detection there is nothing to feed: skip the wrapper (the request path pays per layer).
+  return (next) => (attempt, handler) =>
+    next(attempt, cluster.outlierDetection ? new OutlierHandler(cluster, attempt, handler) : handler);
 }
 
 class OutlierHandler extends ForwardingHandler {

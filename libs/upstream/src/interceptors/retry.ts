@@ -2,10 +2,10 @@ import type { Duplex } from 'node:stream';
 import type { UpstreamEndpoint } from '../endpoint.ts';
 import { UpstreamAbortedError, UpstreamAllFailedError, type UpstreamError, UpstreamTimeoutError } from '../errors.ts';
 import { backoffDelay, isIdempotent } from '../retry-policy.ts';
-import type { ClusterRequest, Headers, ResponseSink } from '../types.ts';
+import type { CallHandle, ClusterRequest, Headers, ResponseSink } from '../types.ts';
 import { Attempt, type AttemptDispatch, type AttemptHandler, type ClusterContext, type Controller } from './chain.ts';
 
-export type ClusterDispatch = (req: ClusterRequest, sink: ResponseSink) => void;
+export type ClusterDispatch = (req: ClusterRequest, sink: ResponseSink) => CallHandle;
 
 /** A retryable response's body is read and dropped (keeps the connection) up to this much, else the socket is cut. */
 const DISCARD_LIMIT = 64 * 1024;
@@ -15,10 +15,14 @@ const DISCARD_LIMIT = 64 * 1024;
  * committed at its first byte (headers), after which nothing is retried.
  */
 export function retry(cluster: ClusterContext): (next: AttemptDispatch) => ClusterDispatch {
-  return (next) => (req, sink) => new ClusterCall(cluster, next, req, sink).start();
+  return (next) => (req, sink) => {
+    const call = new ClusterCall(cluster, next, req, sink);
+    call.start();
+    return call;
+  };
 }
 
-class ClusterCall {
+class ClusterCall implements CallHandle {
   readonly #cluster: ClusterContext;
   readonly #next: AttemptDispatch;
   readonly #req: ClusterRequest;
@@ -79,6 +83,10 @@ class ClusterCall {
     this.#attempt = attempt;
     this.#attempts++;
     this.#next(attempt, new CallHandler(this, attempt));
+  }
+
+  abort(): void {
+    this.#cancel(new UpstreamAbortedError({ cluster: this.#cluster.name, endpoint: this.#attempt?.endpoint?.key }));
   }
 
   isCurrent(attempt: Attempt): boolean {
