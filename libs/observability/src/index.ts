@@ -10,6 +10,7 @@ export {
 } from './metrics.ts';
 export {
   formatTraceparent,
+  newRequestId,
   newSpanId,
   newTraceId,
   nextTraceparent,

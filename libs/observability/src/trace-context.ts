@@ -2,7 +2,6 @@
  * W3C Trace Context (https://www.w3.org/TR/trace-context/), the `traceparent` header:
  * `<version:2 hex>-<trace-id:32 hex>-<parent-id:16 hex>-<trace-flags:2 hex>`, lowercase.
  */
-import { randomFillSync } from 'node:crypto';
 
 export interface TraceContext {
   version: string;
@@ -34,21 +33,28 @@ export function parseTraceparent(header: string | undefined | null): TraceContex
   return { version, traceId, parentId, flags: Number.parseInt(value.slice(53, 55), 16) };
 }
 
-// Random bytes come from a pool refilled in one call: a crypto call per request costs more than the rest here.
-const POOL_SIZE = 8192;
-const pool = Buffer.allocUnsafe(POOL_SIZE);
-let poolOffset = POOL_SIZE;
+// Trace, span and request ids identify, they do not protect anything: V8's Math.random (xorshift128+) is enough
+// (the OpenTelemetry JS SDK makes its ids the same way) and costs a fraction of a crypto draw per request.
+function hex8(): string {
+  return ((Math.random() * 0x100000000) >>> 0).toString(16).padStart(8, '0');
+}
 
 function randomHex(bytes: number, notZero: string): string {
   for (;;) {
-    if (poolOffset + bytes > POOL_SIZE) {
-      randomFillSync(pool);
-      poolOffset = 0;
-    }
-    const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
-    poolOffset += bytes;
+    let hex = '';
+    for (let i = 0; i < bytes; i += 4) hex += hex8();
     if (hex !== notZero) return hex; // all-zero ids are invalid; at 2^-64 odds, just draw again
   }
+}
+
+/** A random version-4 UUID for x-request-id (the same shape as crypto.randomUUID, a fraction of its cost). */
+export function newRequestId(): string {
+  const a = hex8();
+  const b = hex8();
+  const c = hex8();
+  const d = hex8();
+  const variant = ((Number.parseInt(c[0]!, 16) & 0x3) | 0x8).toString(16);
+  return `${a}-${b.slice(0, 4)}-4${b.slice(5)}-${variant}${c.slice(1, 4)}-${c.slice(4)}${d}`;
 }
 
 /** A new 8-byte span id (16 hex digits, never all zero). */

@@ -88,3 +88,14 @@ test('nextTraceparent is cheap', () => {
   const fresh = Number(process.hrtime.bigint() - start) / n;
   assert.ok(continued < 3000 && fresh < 3000, `continued ${continued.toFixed(0)} ns, fresh ${fresh.toFixed(0)} ns`);
 });
+
+test('newRequestId: version-4 UUID shape, no repeats in 100k draws', async () => {
+  const { newRequestId } = await import('../src/index.ts');
+  const seen = new Set<string>();
+  for (let i = 0; i < 100_000; i++) {
+    const id = newRequestId();
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    seen.add(id);
+  }
+  assert.equal(seen.size, 100_000);
+});

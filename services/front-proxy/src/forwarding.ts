@@ -2,7 +2,7 @@
  * What a proxy changes in the request head on its way upstream (RFC 9110 §7.6): hop-by-hop fields go,
  * X-Forwarded-*, Forwarded and Via are added, a request id is kept or made.
  */
-import { randomUUID } from 'node:crypto';
+import { newRequestId } from '@portico/observability';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the HTTP/2 ones a compat request may carry. */
 const HOP_BY_HOP = new Set([
@@ -105,7 +105,7 @@ export function forwardedHeadList(
     else for (const v of value) list.push(name, v);
   }
   if (headers.te === 'trailers') list.push('te', 'trailers');
-  requestId ??= randomUUID();
+  requestId ??= newRequestId();
   const hop = `for=${forwardedFor(client.ip)};host=${quoteIfNeeded(client.host)};proto=${client.proto}`;
   list.push(
     'host',

@@ -7,7 +7,10 @@ const TRACE = '00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01';
 
 function asObject(list: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (let i = 0; i < list.length; i += 2) (out[list[i]!] ??= []).push(list[i + 1]!);
+  for (let i = 0; i < list.length; i += 2) {
+    out[list[i]!] ??= [];
+    out[list[i]!]!.push(list[i + 1]!);
+  }
   return out;
 }
 
