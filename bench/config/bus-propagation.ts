@@ -1,7 +1,7 @@
 /**
  * Config propagation: time from put() on one bus to the listener call on another bus watching the same NATS.
  * Starts its own nats-server (testkit). Prints p50/p99 in ms over 200 sequential puts (after 20 warm-up puts);
- * there is no baseline for this path yet, so no ratios. Run: node bench/config-propagation.ts
+ * there is no baseline for this path yet, so no ratios. Run: node bench/config/bus-propagation.ts
  */
 
 import { type ConfigBus, type ConfigState, createMemoryBus, createNatsBus } from '@portico/bus';
