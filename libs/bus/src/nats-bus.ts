@@ -97,6 +97,10 @@ class Generation {
   }
 }
 
+function isEmpty(maps: { get(kind: Kind): ReadonlyMap<string, unknown> | undefined }): boolean {
+  return KINDS.every((k) => (maps.get(k)?.size ?? 0) === 0);
+}
+
 export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
   const o = guardOptions(opts);
   let nc: NatsConnection;
@@ -231,6 +235,16 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
       throw toBusError(err, 'cannot load config');
     }
     gen.live = true;
+    if (isEmpty(gen.maps) && !isEmpty(hub.state)) {
+      // A server that lost its store (not one where the config was deleted key by key while we were away):
+      // an empty table would take every route down, so keep serving the last known config and say so loudly.
+      // Writes made from now on still apply on top of it.
+      publishError({
+        where: 'resync',
+        error: new Error('NATS came back with no config at all; keeping the last known config (apply it again)'),
+      });
+      return;
+    }
     hub.replaceAll(gen.maps);
     hub.flush();
   };

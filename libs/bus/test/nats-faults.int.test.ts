@@ -221,3 +221,25 @@ test('creating a bus with no server there fails with 503', async () => {
     return true;
   });
 });
+
+test('NATS back with an empty store: the last known config stays, new writes apply on top', async () => {
+  const first = await startNatsServer();
+  const bus = await createNatsBus({ servers: first.url, bucketPrefix: 'wiped' });
+  buses.push(bus);
+  await bus.put(service('users'));
+  const rec = recorder();
+  await bus.watch(rec.listener);
+  const errors = listen<{ where: string; error: Error }>('portico:bus:error');
+  const resyncs = listen<unknown>(BUS_RESYNC_CHANNEL);
+  await first.stop();
+  // Same port, fresh store: a server that lost its data.
+  const wiped = await startNatsServer({ port: first.port });
+  servers.push(wiped);
+  await waitFor('the wiped-store warning', () => errors.events.some((e) => /no config at all/.test(e.error.message)));
+  assert.ok(rec.last.get('Service').has('users'), 'last known config kept');
+  await bus.put(service('orders'));
+  await waitFor('the new write', () => rec.last.get('Service').has('orders') === true);
+  assert.ok(rec.last.get('Service').has('users'));
+  errors.done();
+  resyncs.done();
+});
