@@ -29,18 +29,21 @@ class BoundRouteObserver implements RouteObserver {
   /** Requests per class, index 0..4 = 1xx..5xx; flushed into the prom-client counter at scrape time. */
   readonly counts = new Float64Array(5);
   readonly flushed = new Float64Array(5);
-  readonly #duration: HistogramSeries;
+  #duration: HistogramSeries | undefined;
+  readonly #histogram: PlainHistogram;
 
-  constructor(route: string, backend: string, duration: HistogramSeries) {
+  constructor(route: string, backend: string, histogram: PlainHistogram) {
     this.route = route;
     this.backend = backend;
-    this.#duration = duration;
+    this.#histogram = histogram;
   }
 
   observe(statusCode: number, seconds: number): void {
     const i = ((statusCode / 100) | 0) - 1;
     // Anything outside 100..599 is a proxy-made failure: count it as 5xx.
     this.counts[i >= 0 && i < 5 ? i : 4]!++;
+    // The series is made on the first request, so routes that never saw traffic add nothing to a scrape.
+    this.#duration ??= this.#histogram.series(this.route);
     this.#duration.observe(seconds);
   }
 }
@@ -119,7 +122,7 @@ export class ProxyMetrics {
     const key = `${route}\u0000${backend}`;
     let observer = this.#observers.get(key);
     if (observer === undefined) {
-      observer = new BoundRouteObserver(route, backend, this.requestDuration.series(route));
+      observer = new BoundRouteObserver(route, backend, this.requestDuration);
       this.#observers.set(key, observer);
     }
     return observer;

@@ -35,8 +35,12 @@ export function parseTraceparent(header: string | undefined | null): TraceContex
 
 // Trace, span and request ids identify, they do not protect anything: V8's Math.random (xorshift128+) is enough
 // (the OpenTelemetry JS SDK makes its ids the same way) and costs a fraction of a crypto draw per request.
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+// Number#toString(16) is slow in V8 (~250 ns); four table lookups are not.
 function hex8(): string {
-  return ((Math.random() * 0x100000000) >>> 0).toString(16).padStart(8, '0');
+  const n = (Math.random() * 0x100000000) >>> 0;
+  return HEX[n >>> 24]! + HEX[(n >>> 16) & 0xff]! + HEX[(n >>> 8) & 0xff]! + HEX[n & 0xff]!;
 }
 
 function randomHex(bytes: number, notZero: string): string {
