@@ -5,9 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
-  type Backend,
   type NatsServer,
-  type PorticoProcess,
   startEchoBackend,
   startNatsServer,
   startPortico,

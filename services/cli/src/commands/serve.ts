@@ -29,6 +29,23 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/** Reads --config before anything listens: a broken file stops the start instead of serving half of it. */
+export function loadStartConfig(opts: ServeOptions, out: Output): ReturnType<typeof loadFiles> | undefined {
+  const loaded = opts.config === undefined ? undefined : loadFiles([opts.config]);
+  if (loaded !== undefined && loaded.errors.length > 0) {
+    for (const e of loaded.errors) out.err(formatError(e));
+    throw new CliConfigError(`${opts.config} has ${loaded.errors.length} error(s); not starting`);
+  }
+  return loaded;
+}
+
+/** The embedded bus, or NATS with --nats. */
+export function openBus(opts: ServeOptions): Promise<ConfigBus> | ConfigBus {
+  return opts.nats === undefined
+    ? createMemoryBus()
+    : createNatsBus({ servers: opts.nats, name: `portico-${opts.mode}` });
+}
+
 /** Starts everything; on any failure, closes what already started and rethrows. */
 export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
   if (opts.mode === 'front-proxy' && opts.nats === undefined)
@@ -58,17 +75,8 @@ export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
   };
 
   try {
-    // Read the config before anything listens: a broken file should stop the start, not serve half of it.
-    const loaded = opts.config === undefined ? undefined : loadFiles([opts.config]);
-    if (loaded !== undefined && loaded.errors.length > 0) {
-      for (const e of loaded.errors) out.err(formatError(e));
-      throw new CliConfigError(`${opts.config} has ${loaded.errors.length} error(s); not starting`);
-    }
-
-    const bus: ConfigBus =
-      opts.nats === undefined
-        ? createMemoryBus()
-        : await createNatsBus({ servers: opts.nats, name: `portico-${opts.mode}` });
+    const loaded = loadStartConfig(opts, out);
+    const bus = await openBus(opts);
     closers.push(() => bus.close());
     if (loaded !== undefined) {
       const results = await applyResources(bus, loaded.resources);

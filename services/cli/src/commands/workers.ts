@@ -6,15 +6,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { applyResources, startAdminApi } from '@portico/admin-api';
-import {
-  type ConfigBus,
-  createMemoryBus,
-  createNatsBus,
-  createReplicaBus,
-  isReplicaMessage,
-  type ReplicaMessage,
-  replicaMessage,
-} from '@portico/bus';
+import { createReplicaBus, isReplicaMessage, type ReplicaMessage, replicaMessage } from '@portico/bus';
 import { startFrontProxy } from '@portico/front-proxy';
 import {
   ClusterMetricsRegistry,
@@ -24,10 +16,8 @@ import {
   shareWorkerMetrics,
   subscribeDiagnostics,
 } from '@portico/observability';
-import { CliConfigError } from '../errors.ts';
-import { formatError, loadFiles } from '../load.ts';
 import type { Output } from '../output.ts';
-import type { Running, ServeOptions } from './serve.ts';
+import { loadStartConfig, openBus, type Running, type ServeOptions } from './serve.ts';
 
 const WORKER_ENV = 'PORTICO_PROXY_WORKER';
 
@@ -80,15 +70,8 @@ export async function servePrimary(opts: ServeOptions & { workers: number }, out
   const ownMetrics = new ProxyMetrics(createMetricsRegistry());
   const unsubscribe = subscribeDiagnostics({ logger, metrics: ownMetrics });
 
-  const loaded = opts.config === undefined ? undefined : loadFiles([opts.config]);
-  if (loaded !== undefined && loaded.errors.length > 0) {
-    for (const e of loaded.errors) out.err(formatError(e));
-    throw new CliConfigError(`${opts.config} has ${loaded.errors.length} error(s); not starting`);
-  }
-  const bus: ConfigBus =
-    opts.nats === undefined
-      ? createMemoryBus()
-      : await createNatsBus({ servers: opts.nats, name: `portico-${opts.mode}` });
+  const loaded = loadStartConfig(opts, out);
+  const bus = await openBus(opts);
   if (loaded !== undefined) await applyResources(bus, loaded.resources);
 
   let latest: ReplicaMessage | undefined;
