@@ -1,27 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { UpstreamCluster } from '../src/cluster.ts';
+import { describe, it } from 'node:test';
 import { retryPolicyFrom } from '../src/retry-policy.ts';
 import type { RetryPolicy } from '../src/types.ts';
-import { deadPort, fetchVia, service, sleep, startServer, type TestServer, until } from './helpers.ts';
+import { deadPort, fetchVia, service, sleep, tracked, until } from './helpers.ts';
 
-const servers: TestServer[] = [];
-const clusters: UpstreamCluster[] = [];
-after(async () => {
-  await Promise.all(clusters.map((c) => c.close()));
-  await Promise.all(servers.map((s) => s.close()));
-});
-
-async function server(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
-function cluster(name: string, spec: Record<string, unknown>): UpstreamCluster {
-  const c = new UpstreamCluster(service(name, spec));
-  clusters.push(c);
-  return c;
-}
+const { server, cluster } = tracked();
 const ep = (port: number, weight = 1) => ({ address: '127.0.0.1', port, weight });
 const retry = (over: Partial<Parameters<typeof retryPolicyFrom>[0]> = {}): RetryPolicy =>
   retryPolicyFrom({

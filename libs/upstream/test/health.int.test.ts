@@ -2,25 +2,9 @@ import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
 import { CHANNEL_CONNECT_ERROR, CHANNEL_EJECTED, CHANNEL_HEALTH, CHANNEL_UNEJECT } from '../src/channels.ts';
-import { UpstreamCluster } from '../src/cluster.ts';
-import { deadPort, fetchVia, service, startServer, type TestServer, until } from './helpers.ts';
+import { deadPort, fetchVia, tracked, until } from './helpers.ts';
 
-const servers: TestServer[] = [];
-const clusters: UpstreamCluster[] = [];
-after(async () => {
-  await Promise.all(clusters.map((c) => c.close()));
-  await Promise.all(servers.map((s) => s.close()));
-});
-async function server(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
-function cluster(name: string, spec: Record<string, unknown>): UpstreamCluster {
-  const c = new UpstreamCluster(service(name, spec));
-  clusters.push(c);
-  return c;
-}
+const { server, cluster } = tracked();
 const ep = (port: number) => ({ address: '127.0.0.1', port });
 
 function record(channel: string): unknown[] {

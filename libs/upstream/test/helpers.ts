@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after } from 'node:test';
 import { API_VERSION, type Service, ServiceSpec } from '@portico/config';
-import type { UpstreamCluster } from '../src/cluster.ts';
+import { UpstreamCluster } from '../src/cluster.ts';
 import type { UpstreamError } from '../src/errors.ts';
 import type { ClusterRequest, Headers, ResponseSink } from '../src/types.ts';
 
@@ -100,4 +101,29 @@ export async function until(check: () => boolean, timeoutMs = 3000, what = 'cond
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/**
+ * Servers and clusters made through these are closed after the file's tests (clusters first, so their pools
+ * drain before the servers go).
+ */
+export function tracked() {
+  const servers: TestServer[] = [];
+  const clusters: UpstreamCluster[] = [];
+  after(async () => {
+    await Promise.all(clusters.map((c) => c.close()));
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  return {
+    async server(handler: http.RequestListener): Promise<TestServer> {
+      const s = await startServer(handler);
+      servers.push(s);
+      return s;
+    },
+    cluster(name: string, spec: Record<string, unknown>): UpstreamCluster {
+      const c = new UpstreamCluster(service(name, spec));
+      clusters.push(c);
+      return c;
+    },
+  };
 }

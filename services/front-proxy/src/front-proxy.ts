@@ -3,7 +3,7 @@
  * snapshot swapped atomically on every config change, and graceful shutdown.
  */
 import { channel } from 'node:diagnostics_channel';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   createServer as createH2Server,
   createSecureServer,
@@ -194,7 +194,7 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
   let tlsServer: Http2SecureServer | undefined;
   let tlsPort: number | undefined;
   const sessions = new Set<Http2Session>();
-  for (const server of [h2c]) server.on('session', (s: Http2Session) => track(sessions, s));
+  h2c.on('session', (s: Http2Session) => track(sessions, s));
 
   await opts.bus.watch(apply);
   if (snapshot === undefined) throw new Error('the config bus delivered no initial state');
@@ -250,5 +250,3 @@ function track(sessions: Set<Http2Session>, session: Http2Session): void {
   sessions.add(session);
   session.once('close', () => sessions.delete(session));
 }
-
-export type { Server };

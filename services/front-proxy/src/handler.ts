@@ -4,9 +4,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { type Duplex, pipeline, type Readable, Transform } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import { isPorticoError, type PorticoError } from '@portico/errors';
 import { type Logger, nextTraceparent } from '@portico/observability';
+import type { RouteMatchResult } from '@portico/router';
 import {
   type CallHandle,
   type ClusterRequest,
@@ -25,7 +26,7 @@ import {
 } from './errors.ts';
 import { redirectLocation, rewritePath } from './filters.ts';
 import { endToEndResponseHeaders, forwardedHeadList, type HeaderMap } from './forwarding.ts';
-import { parseTarget } from './paths.ts';
+import { parseTarget, type Target } from './paths.ts';
 import { type CompiledRule, pickBackend, type RouteObserver, type Snapshot } from './snapshot.ts';
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest;
@@ -61,6 +62,30 @@ export function hostOf(req: ProxyRequest): string {
 export function clientIp(req: ProxyRequest): string {
   const ip = req.socket?.remoteAddress ?? '';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+export interface Resolved {
+  target: Target;
+  host: string;
+  method: string;
+  match: RouteMatchResult;
+  rule: CompiledRule;
+}
+
+/** Request target, host and the matching rule of the snapshot; the error to answer with when there is none. */
+export function resolveRoute(snapshot: Snapshot, req: ProxyRequest): Resolved | PorticoError {
+  let target: Target;
+  try {
+    target = parseTarget(req.url ?? '/');
+  } catch (err) {
+    return toProxyError(err);
+  }
+  const host = hostOf(req);
+  if (host === '') return new BadRequestError('missing Host header', [{ path: 'host', message: 'required' }]);
+  const method = req.method ?? 'GET';
+  const match = snapshot.table.match({ host, path: target.path, query: target.query, method, headers: req.headers });
+  if (match === null) return new NoRouteError(host, target.path);
+  return { target, host, method, match, rule: snapshot.rules.get(match.route)![match.ruleIndex]! };
 }
 
 function hasBody(req: ProxyRequest): boolean {
@@ -210,21 +235,10 @@ const EXCHANGE = Symbol('portico.exchange');
 
 export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
   return function handleRequest(req: ProxyRequest, res: ProxyResponse): void {
-    const snapshot = ctx.current();
     const ex = new Exchange(ctx, req, res);
-    let target: ReturnType<typeof parseTarget>;
-    try {
-      target = parseTarget(req.url ?? '/');
-    } catch (err) {
-      return ex.fail(toProxyError(err));
-    }
-    const host = hostOf(req);
-    if (host === '')
-      return ex.fail(new BadRequestError('missing Host header', [{ path: 'host', message: 'required' }]));
-    const method = req.method ?? 'GET';
-    const match = snapshot.table.match({ host, path: target.path, query: target.query, method, headers: req.headers });
-    if (match === null) return ex.fail(new NoRouteError(host, target.path));
-    const rule = snapshot.rules.get(match.route)![match.ruleIndex]!;
+    const resolved = resolveRoute(ctx.current(), req);
+    if (isPorticoError(resolved)) return ex.fail(resolved);
+    const { target, host, method, match, rule } = resolved;
     ex.rule = rule;
     ex.route = rule.route;
     ex.observer = rule.observer;
@@ -342,5 +356,3 @@ const discardSink: ResponseSink = {
   onResponseEnd: () => {},
   onResponseError: () => {},
 };
-
-export type UpgradeSocket = Duplex;

@@ -4,14 +4,13 @@
  */
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { PorticoError } from '@portico/errors';
+import { isPorticoError, type PorticoError } from '@portico/errors';
 import { nextTraceparent } from '@portico/observability';
 import { hashKeyFor } from '@portico/upstream';
-import { BackendNotFoundError, NoBackendError, NoRouteError } from './errors.ts';
+import { BackendNotFoundError, NoBackendError } from './errors.ts';
 import { rewritePath } from './filters.ts';
 import { endToEndResponseHeaders, forwardedHeadList, type HeaderMap } from './forwarding.ts';
-import { clientIp, type HandlerContext, hostOf } from './handler.ts';
-import { parseTarget } from './paths.ts';
+import { clientIp, type HandlerContext, resolveRoute } from './handler.ts';
 import { pickBackend } from './snapshot.ts';
 
 function writeHead(socket: Duplex, status: number, headers: HeaderMap): void {
@@ -36,18 +35,9 @@ function reject(socket: Duplex, err: PorticoError): void {
 export function createUpgradeHandler(ctx: HandlerContext, scheme: 'http' | 'https') {
   return function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const snapshot = ctx.current();
-    let target: ReturnType<typeof parseTarget>;
-    try {
-      target = parseTarget(req.url ?? '/');
-    } catch (err) {
-      return reject(socket, err as PorticoError);
-    }
-    const host = hostOf(req);
-    const method = req.method ?? 'GET';
-    const match = snapshot.table.match({ host, path: target.path, query: target.query, method, headers: req.headers });
-    if (match === null) return reject(socket, new NoRouteError(host, target.path));
-    const rule = snapshot.rules.get(match.route)![match.ruleIndex]!;
+    const resolved = resolveRoute(ctx.current(), req);
+    if (isPorticoError(resolved)) return reject(socket, resolved);
+    const { target, host, method, match, rule } = resolved;
     const backend = pickBackend(rule);
     if (backend === undefined) return reject(socket, new NoBackendError(rule.route));
     if (backend.cluster === undefined) return reject(socket, new BackendNotFoundError(rule.route, backend.name));
