@@ -1,17 +1,25 @@
 export { CertificateSpec } from './certificate.ts';
 export { Duration, durationMs, Hostname, ResourceName } from './common.ts';
 export { type ParsedDocuments, parseDocuments } from './documents.ts';
+export {
+  type DiscoveredEndpoint,
+  EndpointSetSpec,
+  endpointSetName,
+} from './endpoint-set.ts';
 export { ConfigInvalidError, ConfigParseError, formatDetail } from './errors.ts';
 export { configJsonSchema } from './json-schema.ts';
+export { EndpointProtocol, RegistrySpec, type RegistryType } from './registry.ts';
 export {
   API_VERSION,
   type Certificate,
+  type EndpointSet,
   isKind,
   KINDS,
   type Kind,
   kindFromName,
   kindPlural,
   type Metadata,
+  type Registry,
   type Resource,
   type ResourceOf,
   type Route,
@@ -30,4 +38,13 @@ export {
   RouteSpec,
 } from './route.ts';
 export { type Endpoint, type HealthCheck, type OutlierDetection, ServiceSpec } from './service.ts';
+export {
+  candidateServiceNames,
+  dubboServiceName,
+  eurekaServiceName,
+  NACOS_DEFAULT_GROUP,
+  NACOS_DEFAULT_NAMESPACE,
+  nacosServiceName,
+  type ServiceRef,
+} from './service-names.ts';
 export { formatPath, type ValidationResult, validateResource } from './validate.ts';

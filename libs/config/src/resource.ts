@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CertificateSpec } from './certificate.ts';
 import { ResourceName } from './common.ts';
+import { EndpointSetSpec } from './endpoint-set.ts';
+import { RegistrySpec } from './registry.ts';
 import { RouteSpec } from './route.ts';
 import { ServiceSpec } from './service.ts';
 
@@ -11,6 +13,8 @@ export const specSchemas = {
   Route: RouteSpec,
   Service: ServiceSpec,
   Certificate: CertificateSpec,
+  Registry: RegistrySpec,
+  EndpointSet: EndpointSetSpec,
 } as const;
 
 export type Kind = keyof typeof specSchemas;
@@ -20,9 +24,13 @@ export function isKind(value: string): value is Kind {
   return Object.hasOwn(specSchemas, value);
 }
 
+/** Short names people type for a kind. */
+const ALIASES: Record<string, Kind> = { endpoints: 'EndpointSet', registries: 'Registry' };
+
 /** `routes`, `route` or `Route` -> `Route` (what the CLI and the admin API accept). */
 export function kindFromName(name: string): Kind | undefined {
   const lower = name.toLowerCase();
+  if (Object.hasOwn(ALIASES, lower)) return ALIASES[lower];
   return KINDS.find((k) => {
     const kl = k.toLowerCase();
     return lower === kl || lower === `${kl}s` || lower === `${kl}es`;
@@ -31,7 +39,7 @@ export function kindFromName(name: string): Kind | undefined {
 
 /** The plural path segment for a kind: Route -> routes. */
 export function kindPlural(kind: Kind): string {
-  return `${kind.toLowerCase()}s`;
+  return kind === 'Registry' ? 'registries' : `${kind.toLowerCase()}s`;
 }
 
 export const Metadata = z.strictObject({
@@ -56,16 +64,22 @@ function envelope<K extends Kind>(kind: K) {
 export const RouteResource = envelope('Route');
 export const ServiceResource = envelope('Service');
 export const CertificateResource = envelope('Certificate');
+export const RegistryResource = envelope('Registry');
+export const EndpointSetResource = envelope('EndpointSet');
 
 export const resourceSchemas = {
   Route: RouteResource,
   Service: ServiceResource,
   Certificate: CertificateResource,
+  Registry: RegistryResource,
+  EndpointSet: EndpointSetResource,
 } as const satisfies Record<Kind, z.ZodType>;
 
 export type Route = z.infer<typeof RouteResource>;
 export type Service = z.infer<typeof ServiceResource>;
 export type Certificate = z.infer<typeof CertificateResource>;
+export type Registry = z.infer<typeof RegistryResource>;
+export type EndpointSet = z.infer<typeof EndpointSetResource>;
 export type ResourceOf<K extends Kind> = z.infer<(typeof resourceSchemas)[K]>;
 export type Resource = { [K in Kind]: ResourceOf<K> }[Kind];
 export type Metadata = z.infer<typeof Metadata>;

@@ -44,12 +44,30 @@ export const PathModifier = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ReplacePrefixMatch'), replacePrefixMatch: z.string().startsWith('/').max(1024) }),
 ]);
 
-export const BackendRef = z.strictObject({
-  /** A Service resource (or, with `registry`, a discovered service). */
-  name: z.string().min(1).max(253),
+const BackendRefFields = z.strictObject({
+  /** A Service resource or, with `registry`, a service as that registry names it. */
+  name: z.string().min(1).max(1024),
+  /** A Registry resource: `name` is then a discovered service (README: "Discovered service names"). */
+  registry: ResourceName.optional(),
+  /** Dubbo interface version (with `registry`). */
+  version: z.string().min(1).max(128).optional(),
+  /** Dubbo interface group or Nacos group (with `registry`). */
+  group: z.string().min(1).max(128).optional(),
   port: PortNumber.optional(),
   weight: z.number().int().min(0).max(1_000_000).default(1),
 });
+
+function checkBackendRef(
+  ref: { name: string; registry?: string; version?: string; group?: string },
+  ctx: z.RefinementCtx,
+) {
+  if (ref.registry !== undefined) return;
+  for (const key of ['version', 'group'] as const)
+    if (ref[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'only with registry' });
+  if (ref.name.length > 253) ctx.addIssue({ code: 'custom', path: ['name'], message: 'at most 253 characters' });
+}
+
+export const BackendRef = BackendRefFields.superRefine(checkBackendRef);
 
 export const RouteFilter = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('RequestHeaderModifier'), requestHeaderModifier: HeaderModifier }),
@@ -73,7 +91,7 @@ export const RouteFilter = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('RequestMirror'),
     requestMirror: z.strictObject({
-      backendRef: BackendRef.omit({ weight: true }),
+      backendRef: BackendRefFields.omit({ weight: true }).superRefine(checkBackendRef),
       /** Share of requests mirrored, 0-100 (Gateway API `percent`). */
       percent: z.number().int().min(0).max(100).default(100),
     }),

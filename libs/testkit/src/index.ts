@@ -7,3 +7,4 @@ export {
   startPortico,
   writeTempConfig,
 } from './portico.ts';
+export { startZooKeeper, type ZooKeeperServer } from './zookeeper.ts';

@@ -148,6 +148,16 @@ export function summary(r: Resource): string {
     }
     case 'Certificate':
       return `hosts=${r.spec.hostnames.join(',') || '(default)'}`;
+    case 'Registry':
+      return r.spec.type === 'static'
+        ? `type=static services=${r.spec.static.length}`
+        : r.spec.type === 'dns'
+          ? `type=dns names=${r.spec.names.length}`
+          : `type=${r.spec.type} addresses=${r.spec.addresses.join(',')}`;
+    case 'EndpointSet': {
+      const healthy = r.spec.endpoints.filter((e) => e.healthy && e.weight > 0).length;
+      return `registry=${r.spec.registry} service=${r.spec.service} endpoints=${healthy}/${r.spec.endpoints.length}${r.spec.stale ? ' STALE' : ''}`;
+    }
   }
 }
 
