@@ -1,4 +1,10 @@
 export {
+  DISCOVERY_DOWN_CHANNEL,
+  DISCOVERY_ERROR_CHANNEL,
+  DISCOVERY_SKIPPED_CHANNEL,
+  DISCOVERY_SYNCED_CHANNEL,
+} from './channels.ts';
+export {
   type DiscoveredService,
   type DiscoverySource,
   type SourceFactory,
@@ -7,3 +13,4 @@ export {
   type SpecOf,
   wanted,
 } from './source.ts';
+export { DiscoverySyncer, type DiscoverySyncerOptions, type SourceFactories } from './syncer.ts';
