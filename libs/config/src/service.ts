@@ -1,6 +1,6 @@
 /** Service: where a backendRef goes. Static endpoints now; discovered names come with the discovery syncer. */
 import { z } from 'zod';
-import { Duration, PortNumber } from './common.ts';
+import { Duration, PortNumber, ResourceName } from './common.ts';
 
 export const Endpoint = z.strictObject({
   /** IPv4, IPv6 or a host name resolved by the OS. */
@@ -53,12 +53,23 @@ export const ServiceSpec = z
   .strictObject({
     protocol: z.enum(['http', 'http2', 'grpc', 'dubbo']).default('http'),
     endpoints: z.array(Endpoint).max(10_000).default([]),
+    /** Endpoints come from a discovered service instead (this Service then adds load balancing and health). */
+    discovery: z
+      .strictObject({
+        registry: ResourceName,
+        name: z.string().min(1).max(1024),
+        version: z.string().min(1).max(128).optional(),
+        group: z.string().min(1).max(128).optional(),
+      })
+      .optional(),
     loadBalancer: LoadBalancer.default({ type: 'RoundRobin' }),
     healthCheck: HealthCheck.optional(),
     outlierDetection: OutlierDetection.optional(),
     connectionPool: ConnectionPool.optional(),
   })
   .superRefine((s, ctx) => {
+    if (s.discovery !== undefined && s.endpoints.length > 0)
+      ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'set endpoints or discovery, not both' });
     if (s.loadBalancer.type === 'ConsistentHash' && !s.loadBalancer.consistentHash)
       ctx.addIssue({
         code: 'custom',

@@ -30,6 +30,14 @@ export const CHANNELS = {
   proxyConfigApplied: 'portico:proxy:config-applied',
   /** A resource or snapshot was refused; the previous one stays live. `{ kind?, name?, errors?, error? }` */
   proxyConfigRejected: 'portico:proxy:config-rejected',
+  /** A registry listed completely; its endpoint sets are current. `{ registry, type, services }` */
+  discoverySynced: 'portico:discovery:synced',
+  /** A registry is unreachable; its endpoint sets are kept, marked stale. `{ registry, type, error, services }` */
+  discoveryDown: 'portico:discovery:down',
+  /** A malformed registration was left out. `{ registry, type, service, reason, raw? }` */
+  discoverySkipped: 'portico:discovery:skipped',
+  /** Discovery background work failed (will be retried). `{ registry, error }` */
+  discoveryError: 'portico:discovery:error',
 } as const;
 
 export type ChannelName = (typeof CHANNELS)[keyof typeof CHANNELS];
@@ -104,6 +112,19 @@ export function subscribeDiagnostics({ logger, metrics }: DiagnosticsTargets): (
       metrics.configRejected.inc({ kind: str(f.kind, 'snapshot') });
       log.warn({ event: CHANNELS.proxyConfigRejected, ...f }, 'config rejected; previous config stays live');
     },
+    [CHANNELS.discoverySynced]: (f) => {
+      metrics.registryUp.set({ registry: str(f.registry, 'unknown'), type: str(f.type, 'unknown') }, 1);
+      log.info({ event: CHANNELS.discoverySynced, ...f }, 'registry listed');
+    },
+    [CHANNELS.discoveryDown]: (f) => {
+      metrics.registryUp.set({ registry: str(f.registry, 'unknown'), type: str(f.type, 'unknown') }, 0);
+      log.warn({ event: CHANNELS.discoveryDown, ...f }, 'registry unreachable; keeping its last known endpoints');
+    },
+    [CHANNELS.discoverySkipped]: (f) => {
+      metrics.registrySkipped.inc({ registry: str(f.registry, 'unknown') });
+      log.warn({ event: CHANNELS.discoverySkipped, ...f }, 'malformed registration skipped');
+    },
+    [CHANNELS.discoveryError]: (f) => log.error({ event: CHANNELS.discoveryError, ...f }, 'discovery background error'),
   };
 
   const subscribed: Array<[string, (message: unknown) => void]> = [];

@@ -3,6 +3,7 @@ export { CHANNELS, type ChannelName, type DiagnosticsTargets, subscribeDiagnosti
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   createMetricsRegistry,
+  type DiscoveredSetView,
   ProxyMetrics,
   REQUEST_DURATION_BUCKETS,
   Registry,

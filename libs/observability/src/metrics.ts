@@ -49,6 +49,16 @@ class BoundRouteObserver implements RouteObserver {
 }
 
 /** Every metric the data plane reports. Construct once per registry. */
+/** What the proxy knows of a discovered service (an EndpointSet resource's spec). */
+export interface DiscoveredSetView {
+  spec: {
+    registry: string;
+    service: string;
+    stale: boolean;
+    endpoints: ReadonlyArray<{ healthy: boolean; weight: number }>;
+  };
+}
+
 export class ProxyMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'route' | 'backend' | 'code_class'>;
@@ -59,6 +69,11 @@ export class ProxyMetrics {
   readonly configReloads: Counter;
   readonly configRejected: Counter<'kind'>;
   readonly upstreamEndpoints: Gauge<'backend' | 'state'>;
+  readonly discoveredEndpoints: Gauge<'registry' | 'service' | 'state'>;
+  readonly discoveredStale: Gauge<'registry' | 'service'>;
+  readonly registryUp: Gauge<'registry' | 'type'>;
+  readonly registrySkipped: Counter<'registry'>;
+  #discovered: Iterable<DiscoveredSetView> = [];
   readonly #observers = new Map<string, BoundRouteObserver>();
 
   constructor(registry: Registry) {
@@ -115,6 +130,49 @@ export class ProxyMetrics {
       labelNames: ['backend', 'state'],
       registers,
     });
+    this.discoveredEndpoints = new Gauge({
+      name: 'portico_discovery_endpoints',
+      help: 'Endpoints of a discovered service as the proxy sees them, by state (healthy = routable).',
+      labelNames: ['registry', 'service', 'state'],
+      registers,
+      collect: () => this.#collectDiscovered(),
+    });
+    this.discoveredStale = new Gauge({
+      name: 'portico_discovery_stale',
+      help: '1 while a discovered service shows last known endpoints because its registry is unreachable.',
+      labelNames: ['registry', 'service'],
+      registers,
+    });
+    this.registryUp = new Gauge({
+      name: 'portico_discovery_registry_up',
+      help: 'Whether the discovery syncer reaches a registry (1) or serves its last known endpoints (0).',
+      labelNames: ['registry', 'type'],
+      registers,
+    });
+    this.registrySkipped = new Counter({
+      name: 'portico_discovery_skipped_total',
+      help: 'Malformed registrations left out by the discovery syncer.',
+      labelNames: ['registry'],
+      registers,
+    });
+  }
+
+  /** The endpoint sets the proxy currently sees; counted when /metrics is scraped, not on every change. */
+  setDiscovered(sets: Iterable<DiscoveredSetView>): void {
+    this.#discovered = sets;
+  }
+
+  #collectDiscovered(): void {
+    this.discoveredEndpoints.reset();
+    this.discoveredStale.reset();
+    for (const { spec } of this.#discovered) {
+      let healthy = 0;
+      for (const e of spec.endpoints) if (e.healthy && e.weight > 0) healthy++;
+      const labels = { registry: spec.registry, service: spec.service };
+      this.discoveredEndpoints.set({ ...labels, state: 'healthy' }, healthy);
+      this.discoveredEndpoints.set({ ...labels, state: 'unhealthy' }, spec.endpoints.length - healthy);
+      this.discoveredStale.set(labels, spec.stale ? 1 : 0);
+    }
   }
 
   /** Cached: call per request if convenient, or keep the result in the compiled route. */

@@ -6,7 +6,18 @@
  */
 
 import type { ConfigState } from '@portico/bus';
-import { type Certificate, durationMs, type Route, type Service, type ServiceSpec } from '@portico/config';
+import {
+  API_VERSION,
+  type Certificate,
+  candidateServiceNames,
+  durationMs,
+  type EndpointSet,
+  type Registry,
+  type Route,
+  type Service,
+  type ServiceRef,
+  type ServiceSpec,
+} from '@portico/config';
 import type { ProxyMetrics } from '@portico/observability';
 import { compileRoutes, type RouteTable } from '@portico/router';
 import { type RetryPolicy, retryPolicyFrom, UpstreamCluster } from '@portico/upstream';
@@ -19,6 +30,7 @@ import {
   type HeadListEdit,
 } from './filters.ts';
 
+type BackendTarget = ServiceRef & { registry?: string | undefined; port?: number | undefined };
 type RuleFilter = NonNullable<Route['spec']['rules'][number]['filters']>[number];
 type RedirectSpec = Extract<RuleFilter, { type: 'RequestRedirect' }>['requestRedirect'];
 type UrlRewriteSpec = Extract<RuleFilter, { type: 'URLRewrite' }>['urlRewrite'];
@@ -114,17 +126,70 @@ function sameSpec(a: Service, b: Service): boolean {
   return JSON.stringify(a.spec) === JSON.stringify(b.spec);
 }
 
+/** Protocols the HTTP proxy can speak to; `dubbo` endpoints are the transcoder's. */
+const HTTP_PROTOCOLS = new Set(['http', 'http2', 'grpc', 'tri']);
+
+/** Discovered services by registry and name, for one snapshot. */
+class DiscoveredIndex {
+  readonly #registries: ReadonlyMap<string, Registry>;
+  readonly #sets = new Map<string, EndpointSet>();
+
+  constructor(state: ConfigState) {
+    this.#registries = state.get('Registry');
+    for (const set of state.get('EndpointSet').values())
+      this.#sets.set(`${set.spec.registry}\u0000${set.spec.service}`, set);
+  }
+
+  /**
+   * The Service a discovered backend stands for: `base` (a Service with `discovery`, for its balancing and health
+   * settings) or defaults, with the set's routable endpoints. undefined when the Registry doesn't exist.
+   */
+  service(name: string, ref: ServiceRef & { registry: string }, base?: Service): Service | undefined {
+    const registry = this.#registries.get(ref.registry);
+    if (registry === undefined) return undefined;
+    const candidates = candidateServiceNames(registry.spec, ref);
+    let set: EndpointSet | undefined;
+    for (const candidate of candidates) {
+      set = this.#sets.get(`${ref.registry}\u0000${candidate}`);
+      if (set !== undefined) break;
+    }
+    const endpoints = (set?.spec.endpoints ?? [])
+      .filter((e) => e.healthy && e.weight > 0 && HTTP_PROTOCOLS.has(e.protocol))
+      .map((e) =>
+        e.zone === undefined
+          ? { address: e.address, port: e.port, weight: e.weight }
+          : { address: e.address, port: e.port, weight: e.weight, zone: e.zone },
+      );
+    const spec: ServiceSpec = base?.spec ?? { protocol: 'http', endpoints: [], loadBalancer: { type: 'RoundRobin' } };
+    return {
+      apiVersion: API_VERSION,
+      kind: 'Service',
+      metadata: { name },
+      spec: { ...spec, endpoints },
+    };
+  }
+}
+
 export function compileSnapshot(state: ConfigState, clusters: ClusterSet, metrics: ProxyMetrics): Snapshot {
   const services = state.get('Service');
   const routes = [...state.get('Route').values()];
+  const discovered = new DiscoveredIndex(state);
   const used = new Set<UpstreamCluster>();
-  const clusterFor = (name: string, port: number | undefined): UpstreamCluster | undefined => {
-    const service = services.get(name);
+  const use = (service: Service | undefined, port: number | undefined) => {
     if (service === undefined) return undefined;
     const cluster = clusters.get(service, port);
     used.add(cluster);
     return cluster;
   };
+  const serviceFor = (ref: BackendTarget): Service | undefined => {
+    // '/' can't appear in a Service name, so a discovered backend's cluster never collides with one.
+    if (ref.registry !== undefined)
+      return discovered.service(`${ref.registry}/${ref.name}`, { ...ref, registry: ref.registry });
+    const service = services.get(ref.name);
+    const d = service?.spec.discovery;
+    return d === undefined ? service : discovered.service(ref.name, d, service);
+  };
+  const clusterFor = (ref: BackendTarget): UpstreamCluster | undefined => use(serviceFor(ref), ref.port);
 
   const rules = new Map<Route, CompiledRule[]>();
   for (const route of routes) {
@@ -138,8 +203,8 @@ export function compileSnapshot(state: ConfigState, clusters: ClusterSet, metric
         const backends = (rule.backendRefs ?? []).map((ref) => ({
           name: ref.name,
           weight: ref.weight,
-          cluster: clusterFor(ref.name, ref.port),
-          loadBalancer: services.get(ref.name)?.spec.loadBalancer,
+          cluster: clusterFor(ref),
+          loadBalancer: ref.registry === undefined ? services.get(ref.name)?.spec.loadBalancer : undefined,
           observer: metrics.forRoute(name, ref.name),
         }));
         const reqMod = find('RequestHeaderModifier');
@@ -158,7 +223,7 @@ export function compileSnapshot(state: ConfigState, clusters: ClusterSet, metric
             .filter((f) => f.type === 'RequestMirror')
             .map((f) => ({
               name: f.requestMirror.backendRef.name,
-              cluster: clusterFor(f.requestMirror.backendRef.name, f.requestMirror.backendRef.port),
+              cluster: clusterFor(f.requestMirror.backendRef),
               percent: f.requestMirror.percent,
             })),
           cors: cors && compileCors(cors.cors),
@@ -171,6 +236,8 @@ export function compileSnapshot(state: ConfigState, clusters: ClusterSet, metric
     );
   }
   clusters.retain(used);
+  const sets = state.get('EndpointSet');
+  metrics.setDiscovered({ [Symbol.iterator]: () => sets.values() });
   return {
     revision: state.revision,
     table: compileRoutes(routes),
