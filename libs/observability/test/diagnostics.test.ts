@@ -19,7 +19,7 @@ function setup() {
 }
 
 test('every channel name follows portico:<lib>:<event>', () => {
-  for (const name of Object.values(CHANNELS)) assert.match(name, /^portico:(bus|upstream|proxy):[a-z-]+$/);
+  for (const name of Object.values(CHANNELS)) assert.match(name, /^portico:(bus|upstream|proxy|discovery):[a-z-]+$/);
   assert.equal(new Set(Object.values(CHANNELS)).size, Object.values(CHANNELS).length);
 });
 
@@ -39,6 +39,10 @@ test('events become log lines and metrics; unsubscribe stops them', async () => 
   channel(CHANNELS.proxyConfigApplied).publish({ revision: 42, resources: 5 });
   channel(CHANNELS.proxyConfigRejected).publish({ kind: 'Service', name: 'x' });
   channel(CHANNELS.proxyConfigRejected).publish('not an object');
+  channel(CHANNELS.discoverySynced).publish({ registry: 'zk', type: 'zookeeper', services: 3 });
+  channel(CHANNELS.discoveryDown).publish({ registry: 'nacos', type: 'nacos', error: new Error('ECONNREFUSED') });
+  channel(CHANNELS.discoverySkipped).publish({ registry: 'zk', service: 'orders', reason: 'bad port' });
+  channel(CHANNELS.discoveryError).publish({ registry: 'zk', error: new Error('write refused') });
 
   const events = lines.map((l) => l.event);
   for (const name of Object.values(CHANNELS)) assert.ok(events.includes(name), `logged ${name}`);
@@ -59,6 +63,9 @@ test('events become log lines and metrics; unsubscribe stops them', async () => 
     'portico_upstream_endpoints{backend="echo",state="ejected"} 1',
     'portico_config_revision 42',
     'portico_config_reloads_total 1',
+    'portico_discovery_registry_up{registry="zk",type="zookeeper"} 1',
+    'portico_discovery_registry_up{registry="nacos",type="nacos"} 0',
+    'portico_discovery_skipped_total{registry="zk"} 1',
   ]) {
     assert.ok(text.includes(expected), expected);
   }
