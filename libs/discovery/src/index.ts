@@ -13,4 +13,5 @@ export {
   type SpecOf,
   wanted,
 } from './source.ts';
+export { BUILTIN_SOURCES } from './sources/index.ts';
 export { DiscoverySyncer, type DiscoverySyncerOptions, type SourceFactories } from './syncer.ts';

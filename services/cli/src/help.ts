@@ -5,6 +5,8 @@ Usage: portico <command> [flags]
 Run the gateway:
   standalone    every service in one process (embedded config bus unless --nats)
   front-proxy   the data plane alone, reading config from NATS
+  discovery-syncer
+                registries (Nacos, ZooKeeper, Consul, Eureka, DNS, static) -> endpoint sets in NATS
 
 Manage config:
   validate      check config files locally (needs no server)
@@ -81,4 +83,15 @@ Flags:
   --tls-port P       proxy HTTPS port (default: off)
   --log-level LEVEL  log level (default info)
   --workers N        proxy worker processes sharing the ports (default 1)`,
+  'discovery-syncer': `Usage: portico discovery-syncer --nats URL [--admin-port M] [--log-level LEVEL]
+
+Watches the Registry resources in NATS and keeps one EndpointSet per discovered service there
+(Nacos, ZooKeeper, Consul, Eureka, DNS, static). Answers /metrics, /healthz and the config API on the
+admin port. \`portico standalone\` runs it in-process.
+
+Flags:
+  --nats URL         NATS server (env PORTICO_NATS_URL; required)
+  --admin-port M     admin API port (default 9902)
+  --admin-host H     admin API address (default 127.0.0.1)
+  --log-level LEVEL  log level (default info)`,
 };

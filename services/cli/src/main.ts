@@ -33,6 +33,13 @@ const COMMAND_OPTIONS: Record<string, Options> = {
   schema: { ...HELP },
   standalone: { ...HELP, ...SERVE },
   'front-proxy': { ...HELP, ...SERVE },
+  'discovery-syncer': {
+    ...HELP,
+    nats: SERVE.nats,
+    'admin-port': SERVE['admin-port'],
+    'admin-host': SERVE['admin-host'],
+    'log-level': SERVE['log-level'],
+  },
 };
 
 function version(): string {
@@ -115,11 +122,12 @@ export async function main(argv: readonly string[], out: Output = processOutput)
         const { serveUntilSignal } = await import('./commands/serve.ts');
         return await serveUntilSignal(
           {
-            mode: command as 'standalone' | 'front-proxy',
+            mode: command as 'standalone' | 'front-proxy' | 'discovery-syncer',
             config: s('config') ?? env('PORTICO_CONFIG'),
             nats: s('nats') ?? env('PORTICO_NATS_URL'),
             proxyPort: port('proxy-port', s('proxy-port'), 8080)!,
-            adminPort: port('admin-port', s('admin-port'), 9901)!,
+            // The syncer's own admin port (/metrics, /healthz) defaults elsewhere so it can share a host with a proxy.
+            adminPort: port('admin-port', s('admin-port'), command === 'discovery-syncer' ? 9902 : 9901)!,
             adminHost: s('admin-host'),
             tlsPort: port('tls-port', s('tls-port'), undefined),
             logLevel: s('log-level') ?? 'info',

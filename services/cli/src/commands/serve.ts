@@ -4,6 +4,7 @@
  */
 import { applyResources, startAdminApi } from '@portico/admin-api';
 import { type ConfigBus, createMemoryBus, createNatsBus } from '@portico/bus';
+import { startDiscoverySyncer } from '@portico/discovery-syncer';
 import { startFrontProxy } from '@portico/front-proxy';
 import { createLogger, createMetricsRegistry, ProxyMetrics, subscribeDiagnostics } from '@portico/observability';
 import { CliConfigError, CliUsageError } from '../errors.ts';
@@ -11,7 +12,7 @@ import { formatError, loadFiles } from '../load.ts';
 import type { Output } from '../output.ts';
 
 export interface ServeOptions {
-  mode: 'standalone' | 'front-proxy';
+  mode: 'standalone' | 'front-proxy' | 'discovery-syncer';
   config?: string | undefined;
   nats?: string | undefined;
   proxyPort: number;
@@ -48,8 +49,8 @@ export function openBus(opts: ServeOptions): Promise<ConfigBus> | ConfigBus {
 
 /** Starts everything; on any failure, closes what already started and rethrows. */
 export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
-  if (opts.mode === 'front-proxy' && opts.nats === undefined)
-    throw new CliUsageError('front-proxy needs --nats URL (or PORTICO_NATS_URL)');
+  if (opts.mode !== 'standalone' && opts.nats === undefined)
+    throw new CliUsageError(`${opts.mode} needs --nats URL (or PORTICO_NATS_URL)`);
   if ((opts.workers ?? 1) > 1) {
     const { servePrimary } = await import('./workers.ts');
     return servePrimary({ ...opts, workers: opts.workers! }, out);
@@ -86,31 +87,43 @@ export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
       );
     }
 
-    const proxy = await startFrontProxy({
-      bus,
-      port: opts.proxyPort,
-      ...(opts.tlsPort === undefined ? {} : { tlsPort: opts.tlsPort }),
-      logger,
-      metrics,
-    });
-    proxyClose = () => proxy.close();
-    closers.push(proxyClose);
+    if (opts.mode !== 'front-proxy') {
+      const syncer = await startDiscoverySyncer({ bus });
+      closers.push(() => syncer.close());
+    }
+
+    const proxy =
+      opts.mode === 'discovery-syncer'
+        ? undefined
+        : await startFrontProxy({
+            bus,
+            port: opts.proxyPort,
+            ...(opts.tlsPort === undefined ? {} : { tlsPort: opts.tlsPort }),
+            logger,
+            metrics,
+          });
+    if (proxy !== undefined) {
+      proxyClose = () => proxy.close();
+      closers.push(proxyClose);
+    }
 
     const admin = await startAdminApi({
       bus,
       port: opts.adminPort,
       ...(opts.adminHost === undefined ? {} : { host: opts.adminHost }),
       registry,
-      isReady: () => proxy.isReady(),
+      // The syncer is ready once it has started (it read the Registry resources).
+      isReady: () => proxy?.isReady() ?? true,
       logger,
     });
     closers.push(() => admin.close());
 
-    const tls = proxy.tlsPort === undefined ? '' : ` https://127.0.0.1:${proxy.tlsPort}`;
-    out.out(`portico listening: proxy http://127.0.0.1:${proxy.port}${tls} admin http://127.0.0.1:${admin.port}`);
+    const tls = proxy?.tlsPort === undefined ? '' : ` https://127.0.0.1:${proxy.tlsPort}`;
+    const listening = proxy === undefined ? '' : ` proxy http://127.0.0.1:${proxy.port}${tls}`;
+    out.out(`portico listening:${listening} admin http://127.0.0.1:${admin.port}`);
     let closing: Promise<void> | undefined;
     return {
-      proxyPort: proxy.port,
+      proxyPort: proxy?.port ?? 0,
       adminPort: admin.port,
       close: () => {
         closing ??= closeAll();
