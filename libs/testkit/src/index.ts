@@ -7,4 +7,5 @@ export {
   startPortico,
   writeTempConfig,
 } from './portico.ts';
+export { type ConsulStandIn, type ConsulStandInOptions, startConsulStandIn } from './standins/consul.ts';
 export { startZooKeeper, type ZooKeeperServer } from './zookeeper.ts';
