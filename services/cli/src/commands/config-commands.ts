@@ -1,5 +1,13 @@
 /** validate, apply, get, delete, schema: the commands that read or write config. */
-import { configJsonSchema, KINDS, type Kind, kindFromName, kindPlural, type Resource } from '@portico/config';
+import {
+  configJsonSchema,
+  type EndpointSet,
+  KINDS,
+  type Kind,
+  kindFromName,
+  kindPlural,
+  type Resource,
+} from '@portico/config';
 import { stringify } from 'yaml';
 import { CliUsageError } from '../errors.ts';
 import { formatError, loadFiles } from '../load.ts';
@@ -85,20 +93,61 @@ export async function getCommand(
   try {
     if (name !== undefined) {
       const found = await remote.get(kind, name);
-      if (found === undefined) {
+      // Endpoint sets are asked for by the service's own name (`orders`, `providers:...`), in any registry.
+      items =
+        found !== undefined
+          ? [found]
+          : kind === 'EndpointSet'
+            ? ((await remote.list('EndpointSet')) as EndpointSet[]).filter((s) => s.spec.service === name)
+            : [];
+      if (items.length === 0) {
         out.err(`${kind} "${name}" not found`);
         return 1;
       }
-      items = [found];
     } else items = await remote.list(kind);
+    // The table of services shows what was discovered too, and from where.
+    if (kind === 'Service' && name === undefined && format === 'table')
+      items = [...items, ...(await remote.list('EndpointSet'))];
   } finally {
     await remote.close();
   }
-  if (format === 'json') out.out(JSON.stringify(name !== undefined ? items[0] : items, null, 2));
+  if (format === 'json') out.out(JSON.stringify(name !== undefined && items.length === 1 ? items[0] : items, null, 2));
   else if (format === 'yaml') out.out(items.map((r) => stringify(r).trimEnd()).join('\n---\n'));
   else if (items.length === 0) out.err(`no ${kindPlural(kind)} found`);
+  else if (kind === 'EndpointSet' && name !== undefined)
+    for (const line of endpointTable(items as EndpointSet[])) out.out(line);
   else for (const line of table(items)) out.out(line);
   return 0;
+}
+
+/** One row per endpoint: what the proxy may route to, and why not when it may not. */
+export function endpointTable(sets: readonly EndpointSet[]): string[] {
+  const rows = [['REGISTRY', 'SERVICE', 'ADDRESS', 'PORT', 'WEIGHT', 'HEALTHY', 'PROTOCOL', 'ZONE', 'STALE']];
+  for (const { spec } of sets)
+    for (const e of spec.endpoints)
+      rows.push([
+        spec.registry,
+        spec.service,
+        e.address,
+        String(e.port),
+        String(e.weight),
+        String(e.healthy),
+        e.protocol,
+        e.zone ?? '-',
+        String(spec.stale),
+      ]);
+  if (rows.length === 1) return [...sets.map((s) => `${s.spec.registry} ${s.spec.service}: no endpoints`)];
+  return columns(rows);
+}
+
+function columns(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]! + 3) : cell))
+      .join('')
+      .trimEnd(),
+  );
 }
 
 export async function deleteCommand(positionals: string[], flags: RemoteFlags, out: Output): Promise<number> {
@@ -166,11 +215,5 @@ export function table(items: readonly Resource[], now = Date.now()): string[] {
     ['KIND', 'NAME', 'AGE', 'SUMMARY'],
     ...items.map((r) => [r.kind, r.metadata.name, age(r.metadata.creationTimestamp, now), summary(r)]),
   ];
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) =>
-    row
-      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]! + 3) : cell))
-      .join('')
-      .trimEnd(),
-  );
+  return columns(rows);
 }
