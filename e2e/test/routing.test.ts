@@ -239,6 +239,23 @@ describe('filters', () => {
     for (let i = 0; i < 50 && mirror.requests.length === before; i++) await new Promise((res) => setTimeout(res, 10));
     assert.equal(mirror.requests.at(-1)?.url, '/mirror/m1');
   });
+  test('RequestMirror copies the request body; the primary gets it whole too', async () => {
+    const before = mirror.requests.length;
+    const payload = JSON.stringify({ order: 42, items: 'x'.repeat(200_000) });
+    const r = await get('filters.example.com', '/mirror/m2', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: payload,
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.json?.backend, 'infra');
+    assert.equal(r.json?.body, payload);
+    for (let i = 0; i < 100 && mirror.requests.at(-1)?.body === undefined; i++)
+      await new Promise((res) => setTimeout(res, 10));
+    assert.equal(mirror.requests.length, before + 1);
+    assert.equal(mirror.requests.at(-1)?.method, 'POST');
+    assert.equal(mirror.requests.at(-1)?.body, payload);
+  });
   test('CORS preflight and actual request', async () => {
     const pre = await get('filters.example.com', '/cors', {
       method: 'OPTIONS',

@@ -11,8 +11,8 @@ export interface Backend {
   name: string;
   port: number;
   url: string;
-  /** Requests received so far (method, url, headers). */
-  requests: { method: string; url: string; headers: IncomingMessage['headers'] }[];
+  /** Requests received so far (method, url, headers; the body once it has been read whole). */
+  requests: { method: string; url: string; headers: IncomingMessage['headers']; body?: string }[];
   /** Requests that began and were then closed by the proxy before the answer ended. */
   aborted: number;
   close(): Promise<void>;
@@ -35,11 +35,13 @@ export async function startEchoBackend(name: string, port = 0): Promise<Backend>
   const requests: Backend['requests'] = [];
   let aborted = 0;
   const server = createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    const seen: Backend['requests'][number] = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
+    requests.push(seen);
     const url = new URL(req.url ?? '/', 'http://x');
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      seen.body = Buffer.concat(chunks).toString();
       const delay = Number(url.searchParams.get('delay') ?? 0);
       const answer = () => respond(name, req, res, url, Buffer.concat(chunks).toString());
       if (delay > 0) setTimeout(answer, delay);

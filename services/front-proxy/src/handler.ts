@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { pipeline, type Readable, Transform } from 'node:stream';
+import { PassThrough, pipeline, type Readable, Transform } from 'node:stream';
 import { isPorticoError, type PorticoError } from '@portico/errors';
 import { type Logger, nextTraceparent } from '@portico/observability';
 import type { RouteMatchResult } from '@portico/router';
@@ -288,12 +288,17 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
     let path = target.path;
     if (rule.rewrite?.path !== undefined) path = rewritePath(path, rule.rewrite.path, match.matchedPrefix);
     const pathAndQuery = target.query === '' ? path : `${path}?${target.query}`;
-    const body = hasBody(req) ? limitBody(req, length === undefined ? ctx.maxBodyBytes : undefined) : null;
+    let body = hasBody(req) ? limitBody(req, length === undefined ? ctx.maxBodyBytes : undefined) : null;
 
     for (const mirror of rule.mirrors) {
-      if (body !== null || mirror.cluster === undefined) continue;
+      if (mirror.cluster === undefined) continue;
       if (mirror.percent < 100 && Math.random() * 100 >= mirror.percent) continue;
-      mirror.cluster.dispatch({ method, path: pathAndQuery, headers: headers.slice(), body: null }, discardSink);
+      let copy: PassThrough | null = null;
+      if (body !== null) {
+        copy = new PassThrough();
+        body = teeBody(body, copy);
+      }
+      mirror.cluster.dispatch({ method, path: pathAndQuery, headers: headers.slice(), body: copy }, discardSink);
     }
 
     const request: ClusterRequest = { method, path: pathAndQuery, headers, body };
@@ -348,6 +353,33 @@ function limitBody(req: ProxyRequest, limit: number | undefined): Readable {
   });
   pipeline(req, counted, () => {});
   return counted;
+}
+
+/** A mirror may fall this far behind the primary before its copy is dropped (it must never slow the primary). */
+const MIRROR_MAX_BUFFER = 1024 * 1024;
+
+/**
+ * The primary reads the body through a pass-through stream that writes each chunk to the mirror's copy as well.
+ * Backpressure comes from the primary only; a mirror that lags too far is cut off (its request fails, not ours).
+ */
+function teeBody(body: Readable, copy: PassThrough): Readable {
+  const tee = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (!copy.destroyed) {
+        if (copy.writableLength > MIRROR_MAX_BUFFER) copy.destroy(new Error('mirror fell behind; copy dropped'));
+        else copy.write(chunk);
+      }
+      callback(null, chunk);
+    },
+    flush(callback) {
+      copy.end();
+      callback();
+    },
+  });
+  pipeline(body, tee, (err) => {
+    if (err) copy.destroy(err);
+  });
+  return tee;
 }
 
 const discardSink: ResponseSink = {
