@@ -1,4 +1,5 @@
 export { type Backend, type EchoReply, startEchoBackend, startWebSocketBackend } from './backends.ts';
+export { type DnsmasqServer, type DnsRecords, type StartDnsmasqOptions, startDnsmasq } from './dnsmasq.ts';
 export { findNatsServer, freePort, type NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
 export {
   PORTICO_BIN,
