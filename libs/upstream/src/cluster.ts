@@ -188,7 +188,8 @@ export class UpstreamCluster {
       const key = endpointKey(def.address, def.port);
       if (next.some((e) => e.key === key)) continue;
       const kept = old.get(key);
-      if (kept !== undefined) {
+      // A pool can't change protocol: an endpoint switching to or from HTTP/2 gets a new one (the old drains).
+      if (kept !== undefined && kept.poolOptions.http2 === pool.http2) {
         old.delete(key);
         kept.weight = def.weight;
         kept.zone = def.zone;
@@ -249,6 +250,7 @@ function poolOptions(spec: Spec, bodyTimeoutMs: number): PoolOptions {
     keepAliveTimeoutMs: p ? durationMs(p.keepAliveTimeout) : CLUSTER_DEFAULTS.keepAliveTimeoutMs,
     connectTimeoutMs: p ? durationMs(p.connectTimeout) : CLUSTER_DEFAULTS.connectTimeoutMs,
     bodyTimeoutMs,
+    http2: spec.protocol === 'http2' || spec.protocol === 'grpc',
   };
 }
 

@@ -6,6 +6,8 @@ export interface PoolOptions {
   keepAliveTimeoutMs: number;
   connectTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** Speak HTTP/2 with prior knowledge (h2c): Services with protocol http2 or grpc. */
+  http2: boolean;
 }
 
 /** One endpoint of a cluster: its balancing weight, health, outlier counters and (lazily) its undici Pool. */
@@ -54,6 +56,7 @@ export class UpstreamEndpoint {
         keepAliveTimeout: o.keepAliveTimeoutMs,
         bodyTimeout: o.bodyTimeoutMs,
         connect: { timeout: o.connectTimeoutMs },
+        ...(o.http2 ? { allowH2: true, useH2c: true } : {}),
       });
     }
     return this.#pool;
