@@ -1,5 +1,23 @@
 export { type Backend, type EchoReply, startEchoBackend, startWebSocketBackend } from './backends.ts';
 export { type DnsmasqServer, type DnsRecords, type StartDnsmasqOptions, startDnsmasq } from './dnsmasq.ts';
+export {
+  type DubboProviderPeer,
+  type EurekaServerPeer,
+  JAVA_PEER_JVM_FLAGS,
+  JAVA_PEERS_DIR,
+  type JavaPeer,
+  type JavaPeerModule,
+  type JavaPeerReady,
+  javaPeerJar,
+  type SpringServicePeer,
+  type StartDubboProviderOptions,
+  type StartJavaPeerOptions,
+  type StartSpringServiceOptions,
+  startDubboProvider,
+  startEurekaServer,
+  startJavaPeer,
+  startSpringService,
+} from './java-peers.ts';
 export { findNatsServer, freePort, type NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
 export {
   PORTICO_BIN,

@@ -1,0 +1,5 @@
+package com.example;
+
+public interface DemoService {
+  String sayHello(String name);
+}
