@@ -21,7 +21,7 @@
  */
 import { durationMs } from '@portico/config';
 import type { DiscoveredService, DiscoverySource, SourceFactory, SourceInit, SourceSink, SpecOf } from '../source.ts';
-import { Cancel, ConsulHttp, describe, httpStatusOf } from './consul/client.ts';
+import { Cancel, ConsulHttp, describeError, httpStatusOf } from './consul/client.ts';
 import { ConsulUnavailableError } from './consul/errors.ts';
 import { buildService, parseAddress, type Skip, selectServices } from './consul/model.ts';
 import { BlockingWatch } from './consul/watch.ts';
@@ -120,7 +120,9 @@ class ConsulSource implements DiscoverySource {
     if (!this.#downReported) {
       this.#downReported = true;
       const where = this.#clients.map((c) => c.label).join(', ');
-      this.#sink.down(new ConsulUnavailableError(`Consul unreachable at ${where}: ${describe(lastError)}`, lastError));
+      this.#sink.down(
+        new ConsulUnavailableError(`Consul unreachable at ${where}: ${describeError(lastError)}`, lastError),
+      );
     }
     const backoff = Math.min(this.#retryCapMs, FIRST_RETRY_MS * 2 ** this.#attempt++);
     this.#schedule(backoff * (0.8 + Math.random() * 0.4));
@@ -176,7 +178,7 @@ class ConsulSource implements DiscoverySource {
           this.#sink.skipped(name, 'health response is not a list', safeJson(fetched.body));
         }
       } else {
-        this.#sink.skipped(name, `health read refused: ${describe(refused)}`);
+        this.#sink.skipped(name, `health read refused: ${describeError(refused)}`);
       }
       const known = this.#published.get(name);
       if (known) snapshot.push(known.service);
@@ -215,7 +217,7 @@ class ConsulSource implements DiscoverySource {
           if (!refusedOnly(err)) return this.#failed();
           // Consul refuses this one service: keep what is known of it, try again at the next listing.
           this.#watches.delete(name);
-          this.#sink.skipped(name, `health read refused: ${describe(err)}`);
+          this.#sink.skipped(name, `health read refused: ${describeError(err)}`);
         },
       }),
     );

@@ -124,7 +124,7 @@ export function isConnectionReset(err: unknown): boolean {
 }
 
 /** One line for a failed read: the HTTP status and Consul's message, or the transport error. */
-export function describe(err: unknown): string {
+export function describeError(err: unknown): string {
   const status = httpStatusOf(err);
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown } | null)?.code;
