@@ -1,4 +1,15 @@
 /** Every registry type Portico can watch, by Registry `spec.type`. */
 import type { SourceFactories } from '../syncer.ts';
+import { consulSource } from './consul.ts';
+import { dnsSource } from './dns.ts';
+import { eurekaSource } from './eureka.ts';
+import { staticSource } from './static.ts';
+import { zookeeperSource } from './zookeeper.ts';
 
-export const BUILTIN_SOURCES: SourceFactories = {};
+export const BUILTIN_SOURCES: SourceFactories = {
+  consul: consulSource,
+  dns: dnsSource,
+  eureka: eurekaSource,
+  static: staticSource,
+  zookeeper: zookeeperSource,
+};
