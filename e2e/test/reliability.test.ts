@@ -12,38 +12,7 @@ import {
   startWebSocketBackend,
 } from '@portico/testkit';
 import WebSocket from 'ws';
-
-interface LoadResult {
-  ok: number;
-  failed: { status: number; text: string }[];
-}
-
-/** `workers` loops of sequential requests until stop() (or maxMs), counting every non-2xx answer or error. */
-function runLoad(url: string, workers = 4, maxMs = 60_000, headers: Record<string, string> = {}) {
-  const result: LoadResult = { ok: 0, failed: [] };
-  let running = true;
-  const deadline = Date.now() + maxMs;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running && Date.now() < deadline) {
-      try {
-        const res = await fetch(url, { headers });
-        const text = await res.text();
-        if (res.status >= 200 && res.status < 300) result.ok++;
-        else result.failed.push({ status: res.status, text: text.slice(0, 200) });
-      } catch (err) {
-        result.failed.push({ status: 0, text: String((err as Error).cause ?? err) });
-      }
-    }
-  });
-  return {
-    result,
-    async stop(): Promise<LoadResult> {
-      running = false;
-      await Promise.all(loops);
-      return result;
-    },
-  };
-}
+import { runLoad } from './helpers.ts';
 
 const service = (name: string, ports: number[]) => ({
   apiVersion: 'portico.dev/v1',
