@@ -1,0 +1,170 @@
+/**
+ * Discovery end to end for Eureka (a real Spring Cloud Netflix Eureka server with Spring Boot services
+ * registering in it) and Consul (the documented stand-in, libs/testkit/src/standins/consul.ts, with Node
+ * backends registering through its agent API). Each registry change shows in where `portico standalone` sends
+ * real requests.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  type Backend,
+  type ConsulStandIn,
+  type EurekaServerPeer,
+  type PorticoProcess,
+  type SpringServicePeer,
+  startConsulStandIn,
+  startEchoBackend,
+  startEurekaServer,
+  startPortico,
+  startSpringService,
+} from '@portico/testkit';
+import { countBy, until } from './helpers.ts';
+
+let eureka: EurekaServerPeer;
+let consul: ConsulStandIn;
+let portico: PorticoProcess;
+const spring: SpringServicePeer[] = [];
+let echoes: Backend[];
+
+const config = () => `
+apiVersion: portico.dev/v1
+kind: Registry
+metadata: {name: eureka}
+spec: {type: eureka, addresses: ["${eureka.url}"], deltaInterval: 1s, refreshInterval: 30s}
+---
+apiVersion: portico.dev/v1
+kind: Registry
+metadata: {name: consul}
+spec: {type: consul, addresses: ["${consul.address}"], wait: 5s}
+---
+apiVersion: portico.dev/v1
+kind: Route
+metadata: {name: billing}
+spec:
+  rules:
+    - matches: [{path: {value: /billing}}]
+      backendRefs: [{registry: eureka, name: billing}]
+---
+apiVersion: portico.dev/v1
+kind: Route
+metadata: {name: inventory}
+spec:
+  rules:
+    - matches: [{path: {value: /inventory}}]
+      backendRefs: [{registry: consul, name: inventory}]
+`;
+
+async function spread(path: string, n: number, key: (body: Record<string, unknown>) => string) {
+  return countBy(n, async () => {
+    const res = await fetch(`${portico.proxyUrl}${path}`);
+    const body = (await res.json()) as Record<string, unknown>;
+    return res.status === 200 ? key(body) : `status ${res.status}`;
+  });
+}
+
+const bySpringPort = (b: Record<string, unknown>) => String(b.port);
+const byBackend = (b: Record<string, unknown>) => String(b.backend);
+
+async function eurekaPut(peer: SpringServicePeer, what: string): Promise<void> {
+  const res = await fetch(`${eureka.url}apps/${peer.name.toUpperCase()}/${peer.instanceId}/${what}`, { method: 'PUT' });
+  assert.equal(res.status, 200, `PUT ${what}: ${res.status}`);
+}
+
+async function consulPut(path: string, body?: unknown): Promise<void> {
+  const res = await fetch(`${consul.url}${path}`, {
+    method: 'PUT',
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  assert.equal(res.status, 200, `PUT ${path}: ${res.status} ${await res.text()}`);
+}
+
+const register = (b: Backend, weight = 1) =>
+  consulPut('/v1/agent/service/register', {
+    ID: `inventory-${b.name}`,
+    Name: 'inventory',
+    Address: '127.0.0.1',
+    Port: b.port,
+    Weights: { Passing: weight, Warning: 1 },
+    Check: { TTL: '60s', Status: 'passing' },
+  });
+
+before(async () => {
+  [eureka, consul, echoes] = await Promise.all([
+    startEurekaServer(),
+    startConsulStandIn(),
+    Promise.all(['i1', 'i2', 'i3'].map((n) => startEchoBackend(n))),
+  ]);
+  spring.push(
+    ...(await Promise.all([
+      startSpringService({ name: 'billing', eurekaUrl: eureka.url, weight: 1 }),
+      startSpringService({ name: 'billing', eurekaUrl: eureka.url, weight: 3 }),
+    ])),
+  );
+  await register(echoes[0]!, 1);
+  await register(echoes[1]!, 3);
+  portico = await startPortico({ config: config() });
+});
+
+after(async () => {
+  await portico?.stop();
+  await Promise.all(spring.map((s) => s.stop()));
+  await eureka?.stop();
+  await consul?.stop();
+  await Promise.all((echoes ?? []).map((b) => b.close()));
+});
+
+describe('Eureka', () => {
+  test('UP instances are routed by their metadata weights (1:3)', async () => {
+    const [a, b] = spring as [SpringServicePeer, SpringServicePeer];
+    await until(async () => (await spread('/billing', 20, bySpringPort)).size === 2, 'both routed');
+    const counts = await spread('/billing', 200, bySpringPort);
+    const ratio = (counts.get(String(b.port)) ?? 0) / (counts.get(String(a.port)) ?? 1);
+    assert.ok(ratio > 2 && ratio < 4.5, `expected about 3:1, got ${JSON.stringify([...counts])}`);
+  });
+
+  test('OUT_OF_SERVICE gets no traffic; back UP with a new weight, the split follows', async () => {
+    const [a, b] = spring as [SpringServicePeer, SpringServicePeer];
+    await eurekaPut(b, 'status?value=OUT_OF_SERVICE');
+    await until(async () => (await spread('/billing', 10, bySpringPort)).get(String(a.port)) === 10, 'only a');
+    await eurekaPut(a, 'metadata?weight=9');
+    // Removing the override puts the instance back to the status its client reports (UP).
+    const res = await fetch(`${eureka.url}apps/BILLING/${b.instanceId}/status?value=UP`, { method: 'DELETE' });
+    assert.equal(res.status, 200);
+    await until(async () => (await spread('/billing', 20, bySpringPort)).size === 2, 'b back');
+    const counts = await spread('/billing', 200, bySpringPort);
+    const ratio = (counts.get(String(a.port)) ?? 0) / (counts.get(String(b.port)) ?? 1);
+    assert.ok(ratio > 1.8 && ratio < 5, `expected a:b about 3:1 (9:3), got ${JSON.stringify([...counts])}`);
+  });
+
+  test('a deregistered instance stops getting traffic; a newly registered one gets it', async () => {
+    const c = await startSpringService({ name: 'billing', eurekaUrl: eureka.url });
+    spring.push(c);
+    await until(async () => (await spread('/billing', 30, bySpringPort)).has(String(c.port)), 'c routed');
+    const a = spring.shift()!;
+    await a.stop();
+    await until(async () => !(await spread('/billing', 20, bySpringPort)).has(String(a.port)), 'a gone');
+  });
+});
+
+describe('Consul (stand-in)', () => {
+  test('passing instances are routed by Weights.Passing (1:3)', async () => {
+    await until(async () => (await spread('/inventory', 20, byBackend)).size === 2, 'both routed');
+    const counts = await spread('/inventory', 200, byBackend);
+    const ratio = (counts.get('i2') ?? 0) / (counts.get('i1') ?? 1);
+    assert.ok(ratio > 2 && ratio < 4.5, `expected about 3:1, got ${JSON.stringify([...counts])}`);
+  });
+
+  test('a failing check takes an instance out; passing again brings it back', async () => {
+    await consulPut('/v1/agent/check/fail/service:inventory-i2?note=disk');
+    await until(async () => (await spread('/inventory', 10, byBackend)).get('i1') === 10, 'only i1');
+    await consulPut('/v1/agent/check/pass/service:inventory-i2');
+    await until(async () => (await spread('/inventory', 20, byBackend)).has('i2'), 'i2 back');
+  });
+
+  test('register, change weight, deregister', async () => {
+    await register(echoes[2]!, 10);
+    await until(async () => ((await spread('/inventory', 30, byBackend)).get('i3') ?? 0) > 15, 'i3 takes most');
+    await consulPut('/v1/agent/service/deregister/inventory-i3');
+    await until(async () => !(await spread('/inventory', 20, byBackend)).has('i3'), 'i3 gone');
+  });
+});
