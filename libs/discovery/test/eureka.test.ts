@@ -210,10 +210,10 @@ describe('toEndpoint', () => {
     return toEndpoint({ id: 'o1', app: 'ORDERS', status, raw });
   };
 
-  test('ipAddr and the enabled plain port; UP is healthy; weight 100; @class is not metadata', () => {
+  test('hostName (what Spring Cloud clients dial) and the enabled plain port; UP is healthy; weight 100; @class is not metadata', () => {
     assert.deepEqual(ep({}), {
       ok: true,
-      endpoint: { address: '10.0.0.1', port: 8080, weight: 100, healthy: true, protocol: 'http', metadata: {} },
+      endpoint: { address: 'o1.local', port: 8080, weight: 100, healthy: true, protocol: 'http', metadata: {} },
     });
   });
 
@@ -231,9 +231,9 @@ describe('toEndpoint', () => {
     assert.equal(r.endpoint.metadata.scheme, 'https');
   });
 
-  test('hostName when there is no ipAddr', () => {
-    const r = ep({ ipAddr: '' });
-    assert.equal(r.ok && r.endpoint.address, 'o1.local');
+  test('ipAddr when there is no hostName', () => {
+    const r = ep({ hostName: '' });
+    assert.equal(r.ok && r.endpoint.address, '10.0.0.1');
   });
 
   test('DOWN, OUT_OF_SERVICE, STARTING and UNKNOWN are published unhealthy', () => {
@@ -293,9 +293,9 @@ describe('buildService', () => {
   test('lower-case service name; a bad instance is skipped with its reason, the rest kept', () => {
     const apps = parseApplications(
       doc({ ORDERS: 1 }, '', (a) => [
-        instance(a, 'o2', { ipAddr: '10.0.0.2' }),
+        instance(a, 'o2', { hostName: '10.0.0.2' }),
         instance(a, 'o1', { port: { $: 0, '@enabled': 'true' } }),
-        instance(a, 'o3', { ipAddr: '10.0.0.3', status: 'DOWN' }),
+        instance(a, 'o3', { hostName: '10.0.0.3', status: 'DOWN' }),
       ]),
     ).apps;
     const built = buildService('ORDERS', apps.get('ORDERS')!);

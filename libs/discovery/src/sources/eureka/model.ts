@@ -200,7 +200,8 @@ function metadataOf(raw: JsonObject): Record<string, string> | undefined {
 
 /**
  * One Eureka instance as a Portico endpoint, or why it can't be one (the caller skips it and goes on):
- * - address: ipAddr, else hostName;
+ * - address: hostName, else ipAddr (what Spring Cloud's clients dial: with `prefer-ip-address` the client puts its
+ *   IP in hostName, without it hostName is the name the instance wants to be reached by);
  * - port: `port` when enabled, else `securePort` when enabled (then metadata `scheme` is `https`);
  * - healthy: status UP and no DOWN/OUT_OF_SERVICE override (the server already folds the override into `status`;
  *   the override is checked too for the moment between the two);
@@ -208,7 +209,7 @@ function metadataOf(raw: JsonObject): Record<string, string> | undefined {
  */
 export function toEndpoint(instance: EurekaInstance): EndpointResult {
   const { raw } = instance;
-  const address = text(raw.ipAddr)?.trim() || text(raw.hostName)?.trim();
+  const address = text(raw.hostName)?.trim() || text(raw.ipAddr)?.trim();
   if (address === undefined || address === '') return { ok: false, reason: 'no ipAddr and no hostName' };
   if (address.length > 253 || /\s/.test(address)) return { ok: false, reason: `bad address "${address}"` };
 
