@@ -18,6 +18,7 @@ export {
   startJavaPeer,
   startSpringService,
 } from './java-peers.ts';
+export { type NacosServer, type StartNacosOptions, startNacos } from './nacos.ts';
 export { findNatsServer, freePort, type NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
 export {
   PORTICO_BIN,
