@@ -153,7 +153,20 @@ function dockerfiles(): { service: string; context: string; dockerfile: string }
 describe('docker-compose.yml', () => {
   test('defines the services the stack needs', () => {
     const names = services.map(([n]) => n);
-    for (const want of ['nats', 'portico-proxy', 'portico-config', 'hello']) assert.ok(names.includes(want), want);
+    for (const want of [
+      'nats',
+      'portico-proxy',
+      'portico-config',
+      'portico-syncer',
+      'hello',
+      'zookeeper',
+      'nacos',
+      'consul',
+      'eureka',
+      'orders',
+      'demo-provider',
+    ])
+      assert.ok(names.includes(want), want);
   });
 
   test('every service has an image or a build whose context and Dockerfile exist', () => {
@@ -226,7 +239,7 @@ describe('docker-compose.yml', () => {
   });
 
   test('portico commands use known subcommands and their config files exist in the mounted folder', () => {
-    const commands = ['standalone', 'front-proxy', 'apply', 'get', 'delete', 'validate'];
+    const commands = ['standalone', 'front-proxy', 'apply', 'get', 'delete', 'validate', 'discovery-syncer'];
     for (const [name, s] of services) {
       if (buildOf(s)?.dockerfile !== join(ROOT, 'deploy/Dockerfile')) continue;
       const args = argv(s.command);
