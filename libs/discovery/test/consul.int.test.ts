@@ -336,7 +336,7 @@ describe('consul source: ACL token and datacenters', () => {
     await dc2.stop();
   });
 
-  test("without the token: down() with Consul's 403, nothing published; with it: listed and watched", async () => {
+  test('without the token: an ACL-filtered empty answer is down(), never an empty registry; with it: listed', async () => {
     const denied = new RecordingSink();
     const s1 = consulSource({ name: 'c', spec: spec({ addresses: [dc1.address] }), sink: denied });
     await s1.start();
@@ -344,7 +344,7 @@ describe('consul source: ACL token and datacenters', () => {
     assert.equal(count(denied, 'snapshot'), 0);
     const down = denied.calls.find((c) => c.type === 'down');
     assert.ok(down && down.type === 'down');
-    assert.match(down.error.message, /HTTP 403: .*Permission denied/);
+    assert.match(down.error.message, /filtered out by ACLs/);
     assert.equal((down.error as { code?: string }).code, 'PORTICO_ERR_DISCOVERY_CONSUL_UNAVAILABLE');
 
     const sink = new RecordingSink();

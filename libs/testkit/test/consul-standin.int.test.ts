@@ -280,9 +280,10 @@ describe('Consul stand-in: ACLs and datacenters', () => {
     await dc2.stop();
   });
 
-  test('with a token configured, requests need it', async () => {
+  test('with a token configured: no token reads an empty, ACL-filtered answer and may not write', async () => {
     const none = await call(dc1.url, 'GET', '/v1/catalog/services');
-    assert.deepEqual([none.status, none.text], [403, 'Permission denied']);
+    assert.deepEqual([none.status, none.text], [200, '{}']);
+    assert.equal(none.headers.get('x-consul-results-filtered-by-acls'), 'true');
     const wrong = await call(dc1.url, 'GET', '/v1/catalog/services', undefined, { 'X-Consul-Token': 'nope' });
     assert.deepEqual([wrong.status, wrong.text], [403, 'ACL not found']);
     const write = await call(dc1.url, 'PUT', '/v1/agent/service/register', { Name: 'a', Port: 1 });

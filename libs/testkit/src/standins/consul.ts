@@ -17,8 +17,9 @@
  * - one node per datacenter (with its `serfHealth` check and the `consul` service a server registers); several
  *   stand-ins can be WAN-joined (`join`) so `?dc=` reaches another one; an unknown or unreachable datacenter answers
  *   500 "No path to datacenter".
- * - ACLs: started with `token`, every request needs it (X-Consul-Token, `Authorization: Bearer`, or `?token=`):
- *   none -> 403 "Permission denied", another -> 403 "ACL not found".
+ * - ACLs (default policy deny): started with `token`, requests carry it as X-Consul-Token, `Authorization: Bearer`
+ *   or `?token=`. An unknown token -> 403 "ACL not found". No token is the anonymous token: writes -> 403
+ *   "Permission denied", reads -> 200 with every result filtered out and `X-Consul-Results-Filtered-By-ACLs: true`.
  *
  * Not modelled: HTTP/TCP/script checks (rejected with 400), DeregisterCriticalServiceAfter, KV, sessions, Connect,
  * namespaces, `filter` expressions, `near`, consistency modes (accepted, ignored).
@@ -332,10 +333,11 @@ export async function startConsulStandIn(options: ConsulStandInOptions = {}): Pr
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const q = url.searchParams;
-    const aclError = checkToken(req, q);
-    if (aclError) return fail(res, aclError);
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    const acl = checkToken(req, q);
+    if (acl === 'anonymous' && method !== 'GET') return fail(res, { status: 403, message: 'Permission denied' });
+    if (acl !== undefined && acl !== 'anonymous') return fail(res, acl);
 
     for (const [pattern, handler] of writes) {
       const m = path.match(pattern);
@@ -355,17 +357,23 @@ export async function startConsulStandIn(options: ConsulStandInOptions = {}): Pr
       if ('message' in target) return fail(res, target);
       const view = makeView(m, target, q);
       if ('message' in view) return fail(res, view);
+      if (acl === 'anonymous') {
+        // What Consul does for a token that may read nothing: an empty answer, flagged as filtered.
+        const empty = Array.isArray(view.body()) ? [] : {};
+        res.setHeader('X-Consul-Results-Filtered-By-ACLs', 'true');
+        return blocking(req, res, q, target, { index: view.index, body: () => empty });
+      }
       return blocking(req, res, q, target, view);
     }
     return fail(res, { status: 404, message: '404 page not found' });
   }
 
-  function checkToken(req: IncomingMessage, q: URLSearchParams): HttpFailure | undefined {
+  function checkToken(req: IncomingMessage, q: URLSearchParams): HttpFailure | 'anonymous' | undefined {
     if (token === undefined) return undefined;
     const header = req.headers['x-consul-token'];
     const bearer = req.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
     const given = (typeof header === 'string' && header !== '' ? header : undefined) ?? bearer ?? q.get('token');
-    if (given === undefined || given === null || given === '') return { status: 403, message: 'Permission denied' };
+    if (given === undefined || given === null || given === '') return 'anonymous';
     if (given !== token) return { status: 403, message: 'ACL not found' };
     return undefined;
   }

@@ -107,7 +107,15 @@ function unpack(what: string, reply: unknown): Fetched {
   const text = Array.isArray(header) ? header[0] : header;
   if (text === undefined || !/^[0-9]+$/.test(text))
     throw new ConsulResponseError(`${what}: no X-Consul-Index header (blocking queries unsupported?)`);
-  return { index: BigInt(text), body: reply[1] };
+  // A token that may read nothing gets an empty 200 flagged as filtered: that is a credentials problem, not an
+  // empty registry, and must never empty the endpoint sets.
+  const body = reply[1];
+  const empty = Array.isArray(body)
+    ? body.length === 0
+    : typeof body === 'object' && body !== null && Object.keys(body).length === 0;
+  if (empty && res.headers['x-consul-results-filtered-by-acls'] === 'true')
+    throw new ConsulResponseError(`${what}: every result was filtered out by ACLs (check credentials.token)`);
+  return { index: BigInt(text), body };
 }
 
 /** papi's HTTP error (`isResponse`, `statusCode`), or undefined for a transport error. */
