@@ -99,11 +99,12 @@ function prepareRunDir(): { jar: string; archive: string } {
   return { jar, archive: join(dir, 'nacos.jsa') };
 }
 
-async function httpOk(url: string): Promise<boolean> {
+/** Serving: the naming API answers (401/403 too: a server started with auth on refuses anonymous calls). */
+async function serving(url: string): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
     await res.arrayBuffer();
-    return res.status === 200;
+    return res.status === 200 || res.status === 401 || res.status === 403;
   } catch {
     return false;
   }
@@ -138,6 +139,7 @@ export async function startNacos(opts: StartNacosOptions = {}): Promise<NacosSer
         ...JVM_FLAGS,
         ...cds,
         `-Dnacos.home=${home}`,
+        `-Dnacos.logs.path=${join(home, 'logs')}`,
         '-jar',
         jar,
         ...Object.entries(props).map(([k, v]) => `--${k}=${v}`),
@@ -164,7 +166,7 @@ export async function startNacos(opts: StartNacosOptions = {}): Promise<NacosSer
     child = proc;
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline && proc.exitCode === null && proc.signalCode === null) {
-      if (await httpOk(`${url}/v1/ns/service/list?pageNo=1&pageSize=1`)) return;
+      if (await serving(`${url}/v1/ns/service/list?pageNo=1&pageSize=1`)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     proc.kill('SIGKILL');
