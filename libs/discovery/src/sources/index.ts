@@ -3,6 +3,7 @@ import type { SourceFactories } from '../syncer.ts';
 import { consulSource } from './consul.ts';
 import { dnsSource } from './dns.ts';
 import { eurekaSource } from './eureka.ts';
+import { nacosSource } from './nacos.ts';
 import { staticSource } from './static.ts';
 import { zookeeperSource } from './zookeeper.ts';
 
@@ -10,6 +11,7 @@ export const BUILTIN_SOURCES: SourceFactories = {
   consul: consulSource,
   dns: dnsSource,
   eureka: eurekaSource,
+  nacos: nacosSource,
   static: staticSource,
   zookeeper: zookeeperSource,
 };
