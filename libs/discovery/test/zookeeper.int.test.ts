@@ -17,7 +17,7 @@ import { RecordingSink } from './recording-sink.ts';
 
 // --- writing znodes as Dubbo and Curator do ------------------------------------------------------------------
 
-function call<T>(fn: (cb: (err: Error | null, value: T) => void) => void): Promise<T> {
+function call<T>(fn: (cb: (err: unknown, value: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 }
 

@@ -21,6 +21,7 @@ import { wanted } from '../source.ts';
 import { parseCuratorInstance } from './zookeeper/curator-instance.ts';
 import { type DubboProvider, decodeJavaUrlComponent, type Parsed, parseDubboProvider } from './zookeeper/dubbo-url.ts';
 import { ZooKeeperConfigError, ZooKeeperUnavailableError } from './zookeeper/errors.ts';
+import { eachLimited } from './zookeeper/pool.ts';
 import { KeyedSerial } from './zookeeper/serial.ts';
 import { isConnectionError, type SessionState, type Watcher, ZkSession, zxid } from './zookeeper/session.ts';
 
@@ -32,6 +33,10 @@ const CONNECT_TIMEOUT_MS = 3000;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
 const RAW_PREVIEW = 1024;
+/** Services read at once by a listing (each is one child read; an application's instances add one read each). */
+const IFACES_AT_ONCE = 256;
+const APPS_AT_ONCE = 64;
+const INSTANCES_AT_ONCE = 256;
 
 export const zookeeperSource: SourceFactory<'zookeeper'> = (init) => new ZooKeeperSource(init);
 
@@ -39,8 +44,8 @@ interface IfaceState {
   iface: string;
   /** Every child seen at the last read, parsed (kept so a re-read parses only new children). */
   parsed: Map<string, Parsed<DubboProvider>>;
-  /** Service name -> its providers' child names, sorted and joined: a service is published again only if it changed. */
-  signatures: Map<string, string>;
+  /** Service name -> its providers' child names, sorted: a service is published again only if they changed. */
+  signatures: Map<string, string[]>;
 }
 
 interface AppState {
@@ -117,6 +122,18 @@ class ZooKeeperSource implements DiscoverySource {
   start(): Promise<void> {
     if (!this.#stopped) return Promise.resolve();
     this.#stopped = false;
+    // A restarted source starts from nothing: its first snapshot says what exists.
+    this.#ifaces.clear();
+    this.#apps.clear();
+    this.#badDirs.clear();
+    this.#view.clear();
+    this.#published.clear();
+    this.#dirty.clear();
+    this.#down = false;
+    this.#hadSnapshot = false;
+    this.#listPending = false;
+    this.#listDeep = false;
+    this.#retryMs = RETRY_MIN_MS;
     const started = new Promise<void>((resolve) => {
       this.#started = resolve;
     });
@@ -238,18 +255,16 @@ class ZooKeeperSource implements DiscoverySource {
       // Reading the root reads every interface it adds; the ones known before are read again here.
       await ctx.serial.run(`c:${this.#dubboRoot}`, () => this.#readDubboRoot(ctx));
       const known = [...this.#ifaces.keys()].filter((dir) => ifacesBefore.has(dir));
-      await Promise.all(known.map((dir) => this.#runIface(ctx, dir)));
+      await eachLimited(known, IFACES_AT_ONCE, (dir) => this.#runIface(ctx, dir));
     };
     const apps = async () => {
       await ctx.serial.run(`c:${this.#servicesRoot}`, () => this.#readServicesRoot(ctx));
       const known = [...this.#apps.keys()].filter((name) => appsBefore.has(name));
-      await Promise.all(
-        known.map((name) => {
-          const app = this.#apps.get(name);
-          if (app !== undefined && deep) app.deep = true;
-          return this.#runApp(ctx, name);
-        }),
-      );
+      await eachLimited(known, APPS_AT_ONCE, (name) => {
+        const app = this.#apps.get(name);
+        if (app !== undefined && deep) app.deep = true;
+        return this.#runApp(ctx, name);
+      });
     };
     await Promise.all([dubbo(), apps()]);
   }
@@ -279,7 +294,10 @@ class ZooKeeperSource implements DiscoverySource {
       ),
     );
     const next = new Map<string, string>();
-    for (const dir of children?.children ?? []) {
+    const dirs = children?.children ?? [];
+    const present = new Set(dirs);
+    for (const dir of this.#badDirs) if (!present.has(dir)) this.#badDirs.delete(dir);
+    for (const dir of dirs) {
       const iface = decodeJavaUrlComponent(dir);
       if (iface === undefined) {
         if (!this.#badDirs.has(dir)) {
@@ -297,7 +315,7 @@ class ZooKeeperSource implements DiscoverySource {
       this.#ifaces.set(dir, { iface, parsed: new Map(), signatures: new Map() });
       added.push(dir);
     }
-    await Promise.all(added.map((dir) => this.#runIface(ctx, dir)));
+    await eachLimited(added, IFACES_AT_ONCE, (dir) => this.#runIface(ctx, dir));
   }
 
   #dropIface(ctx: Ctx, dir: string): void {
@@ -349,11 +367,15 @@ class ZooKeeperSource implements DiscoverySource {
     }
     state.parsed = parsed;
 
-    const signatures = new Map<string, string>();
+    const signatures = new Map<string, string[]>();
     for (const [name, group] of groups) {
-      const signature = group.children.join('\n');
-      signatures.set(name, signature);
-      if (state.signatures.get(name) !== signature)
+      signatures.set(name, group.children);
+      const before = state.signatures.get(name);
+      if (
+        before === undefined ||
+        before.length !== group.children.length ||
+        before.some((c, i) => c !== group.children[i])
+      )
         this.#setService(name, { name, endpoints: group.endpoints, revision: listed?.revision ?? '0' });
     }
     for (const name of state.signatures.keys()) if (!signatures.has(name)) this.#setService(name, undefined);
@@ -382,7 +404,7 @@ class ZooKeeperSource implements DiscoverySource {
     for (const name of this.#apps.keys()) if (!next.has(name)) this.#dropApp(ctx, name);
     const added = [...next].filter((name) => !this.#apps.has(name));
     for (const name of added) this.#apps.set(name, { deep: true, pzxid: 0n, instances: new Map() });
-    await Promise.all(added.map((name) => this.#runApp(ctx, name)));
+    await eachLimited(added, APPS_AT_ONCE, (name) => this.#runApp(ctx, name));
   }
 
   #dropApp(ctx: Ctx, name: string): void {
@@ -426,7 +448,7 @@ class ZooKeeperSource implements DiscoverySource {
       ctx.watchers.delete(`d:${join(path, id)}`);
     }
     const toRead = listed.children.filter((id) => deep || !app.instances.has(id));
-    await Promise.all(toRead.map((id) => this.#runInstance(ctx, name, id)));
+    await eachLimited(toRead, INSTANCES_AT_ONCE, (id) => this.#runInstance(ctx, name, id));
     if (this.#apps.get(name) === app) this.#publishApp(name, app);
   }
 

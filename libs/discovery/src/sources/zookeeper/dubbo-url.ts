@@ -40,9 +40,35 @@ export interface DubboUrl {
 
 /** Parses a decoded Dubbo URL: `<protocol>://[user[:password]@]<host>:<port>[/<path>][?<k>=<v>&...]`. */
 export function parseDubboUrl(url: string): Parsed<DubboUrl> {
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?]*)([^?]*)(?:\?([\s\S]*))?$/.exec(url);
+  const q = url.indexOf('?');
+  const head = parseHead(q < 0 ? url : url.slice(0, q));
+  if (!head.ok) return head;
+  const params = parseQuery(q < 0 ? '' : url.slice(q + 1), /&/, /=/, (text) => text);
+  return { ok: true, value: { ...head.value, params: params ?? {} } };
+}
+
+/**
+ * Parses a provider node name as it is (`dubbo%3A%2F%2F...%3Fk%3Dv%26...`): split on the encoded `?`, `&` and `=`
+ * (raw ones too), then decode each piece. The same as decoding first, since an encoder turns every `?&=` of the URL
+ * into `%3F %26 %3D` and a literal `%` into `%25`; but each value is then its own string rather than a slice that
+ * keeps the whole decoded URL alive (~600 bytes per endpoint at 50,000 endpoints).
+ */
+function parseEncodedUrl(child: string): Parsed<DubboUrl> {
+  const q = child.search(/\?|%3F/i);
+  const head = decodeJavaUrlComponent(q < 0 ? child : child.slice(0, q));
+  if (head === undefined) return fail('bad URL encoding');
+  const parsed = parseHead(head);
+  if (!parsed.ok) return parsed;
+  const query = q < 0 ? '' : child.slice(q + (child[q] === '?' ? 1 : 3));
+  const params = parseQuery(query, /&|%26/i, /=|%3D/i, decodeJavaUrlComponent);
+  if (params === undefined) return fail('bad URL encoding');
+  return { ok: true, value: { ...parsed.value, params } };
+}
+
+function parseHead(head: string): Parsed<Omit<DubboUrl, 'params'>> {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/]*)([\s\S]*)$/.exec(head);
   if (m === null) return fail('not a URL ("<protocol>://<host>:<port>/..." expected)');
-  const [, scheme = '', rawAuthority = '', rawPath = '', query = ''] = m;
+  const [, scheme = '', rawAuthority = '', rawPath = ''] = m;
   // Credentials never leave the parser.
   const authority = rawAuthority.slice(rawAuthority.lastIndexOf('@') + 1);
   let host: string;
@@ -66,24 +92,30 @@ export function parseDubboUrl(url: string): Parsed<DubboUrl> {
   if (problem !== undefined) return fail(problem);
   const port = parsePort(portText);
   if (port === undefined) return fail(`bad port "${portText}"`);
+  return { ok: true, value: { protocol: scheme.toLowerCase(), host, port, path: rawPath.replace(/^\/+/, '') } };
+}
+
+/** `k=v&...` into an object (a repeated name keeps its last value); undefined when a piece doesn't decode. */
+function parseQuery(
+  query: string,
+  amp: RegExp,
+  eq: RegExp,
+  decode: (text: string) => string | undefined,
+): Record<string, string> | undefined {
   const params = new Map<string, string>();
-  for (const pair of query.split('&')) {
+  for (const pair of query.split(amp)) {
     if (pair === '') continue;
-    const eq = pair.indexOf('=');
+    const at = pair.search(eq);
+    const rawKey = at < 0 ? pair : pair.slice(0, at);
+    const key = decode(rawKey);
+    if (key === undefined) return undefined;
+    if (key === '') continue;
     // A bare `name` means name=name in Dubbo's own parser.
-    if (eq < 0) params.set(pair, pair);
-    else if (eq > 0) params.set(pair.slice(0, eq), pair.slice(eq + 1));
+    const value = at < 0 ? key : decode(pair.slice(at + (pair[at] === '=' ? 1 : 3)));
+    if (value === undefined) return undefined;
+    params.set(key, value);
   }
-  return {
-    ok: true,
-    value: {
-      protocol: scheme.toLowerCase(),
-      host,
-      port,
-      path: rawPath.replace(/^\/+/, ''),
-      params: Object.fromEntries(params),
-    },
-  };
+  return Object.fromEntries(params);
 }
 
 export interface DubboProvider {
@@ -101,9 +133,7 @@ export interface DubboProvider {
  * interface that doesn't match its directory, a weight that isn't a non-negative integer.
  */
 export function parseDubboProvider(child: string, iface: string): Parsed<DubboProvider> {
-  const text = decodeJavaUrlComponent(child);
-  if (text === undefined) return fail('bad URL encoding');
-  const parsed = parseDubboUrl(text);
+  const parsed = parseEncodedUrl(child);
   if (!parsed.ok) return parsed;
   const url = parsed.value;
   const { params } = url;
