@@ -369,6 +369,32 @@ describe('ZooKeeper source', () => {
     assert.ok(!sink.services.has('providers:com.example.A:1:') && !sink.services.has('billing'));
   });
 
+  test('periodic re-list: a complete snapshot every refreshInterval', async (t) => {
+    const reg = new Registrar(writer, '/t6/dubbo', '/t6/services');
+    await reg.dubbo(IFACE, dubboUrl(IFACE, '127.0.0.1', 20880, { version: '1.0.0', group: 'g1' }));
+    await reg.instance('orders', 'o1', springInstance('orders', 8081));
+    const sink = new RecordingSink();
+    const source = zookeeperSource({
+      name: 'zk',
+      spec: spec(zk.connectString, '/t6', { refreshInterval: '300ms' }),
+      sink,
+    });
+    t.after(() => source.stop());
+    await source.start();
+    await reg.instance('orders', 'o2', springInstance('orders', 8082));
+    await sink.until((s) => callsOf(s, 'snapshot').length >= 3, 'two periodic snapshots');
+    const last = callsOf(sink, 'snapshot').at(-1)!;
+    assert.deepEqual(last.services.map((s) => s.name).sort(), ['orders', V1].sort());
+    assert.deepEqual(
+      last.services
+        .find((s) => s.name === 'orders')
+        ?.endpoints.map((e) => e.port)
+        .sort(),
+      [8081, 8082],
+    );
+    assert.equal(callsOf(sink, 'down').length, 0);
+  });
+
   test('digest credentials: read with them, down() without', async (t) => {
     const secure = await connectWriter(zk.connectString, 'portico:s3cret');
     t.after(() => secure.close());

@@ -207,8 +207,13 @@ class ZooKeeperSource implements DiscoverySource {
         this.#replaceSession();
         return;
       case 'auth-failed':
+        // The client gives up after an auth failure; a new one tries again after a backoff.
         this.#markDown(new ZooKeeperUnavailableError('ZooKeeper rejected the credentials'));
-        this.#scheduleRetry(() => this.#replaceSession());
+        clearTimeout(this.#expireTimer);
+        this.#expireTimer = setTimeout(() => {
+          if (this.#ctx?.session === session) this.#replaceSession();
+        }, this.#retryMs);
+        this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
         return;
     }
   }
@@ -537,7 +542,8 @@ class ZooKeeperSource implements DiscoverySource {
       () => this.#scheduleFlush(),
       (err: unknown) => {
         if (this.#stopped || ctx !== this.#ctx || isConnectionError(err)) return;
-        this.#scheduleRetry(() => this.#requestListing(true));
+        // A root that couldn't be read has no watch set: a listing reads it (and sets it) again.
+        this.#scheduleRetry(() => this.#requestListing(false));
       },
     );
   }
