@@ -1,18 +1,21 @@
 /**
  * Discovery end to end for Eureka (a real Spring Cloud Netflix Eureka server with Spring Boot services
- * registering in it) and Consul (the documented stand-in, libs/testkit/src/standins/consul.ts, with Node
- * backends registering through its agent API). Each registry change shows in where `portico standalone` sends
- * real requests.
+ * registering in it), Consul (the documented stand-in, libs/testkit/src/standins/consul.ts, with Node backends
+ * registering through its agent API), DNS (a real dnsmasq serving SRV records) and a static Registry. Each registry
+ * change shows in where `portico standalone` sends real requests.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   type Backend,
   type ConsulStandIn,
+  type DnsmasqServer,
+  type DnsRecords,
   type EurekaServerPeer,
   type PorticoProcess,
   type SpringServicePeer,
   startConsulStandIn,
+  startDnsmasq,
   startEchoBackend,
   startEurekaServer,
   startPortico,
@@ -22,6 +25,7 @@ import { countBy, until } from './helpers.ts';
 
 let eureka: EurekaServerPeer;
 let consul: ConsulStandIn;
+let dns: DnsmasqServer;
 let portico: PorticoProcess;
 const spring: SpringServicePeer[] = [];
 let echoes: Backend[];
@@ -52,7 +56,50 @@ spec:
   rules:
     - matches: [{path: {value: /inventory}}]
       backendRefs: [{registry: consul, name: inventory}]
+---
+apiVersion: portico.dev/v1
+kind: Registry
+metadata: {name: dns}
+spec:
+  type: dns
+  addresses: ["${dns.address}"]
+  names: [{name: search, host: _http._tcp.search.test, type: SRV}]
+---
+apiVersion: portico.dev/v1
+kind: Registry
+metadata: {name: fixed}
+spec:
+  type: static
+  static: [{name: legacy, endpoints: [{address: 127.0.0.1, port: ${echoes[2]!.port}}]}]
+---
+apiVersion: portico.dev/v1
+kind: Route
+metadata: {name: search}
+spec:
+  rules:
+    - matches: [{path: {value: /search}}]
+      backendRefs: [{registry: dns, name: search}]
+---
+apiVersion: portico.dev/v1
+kind: Route
+metadata: {name: legacy}
+spec:
+  rules:
+    - matches: [{path: {value: /legacy}}]
+      backendRefs: [{registry: fixed, name: legacy}]
 `;
+
+/** SRV records for `search`: each echo backend's port behind one A record, with these weights (0 = no record). */
+function srvRecords(weights: number[]): DnsRecords {
+  return {
+    hosts: { 'echo.test': ['127.0.0.1'] },
+    srv: {
+      '_http._tcp.search.test': weights.flatMap((weight, i) =>
+        weight === 0 ? [] : [{ target: 'echo.test', port: echoes[i]!.port, priority: 10, weight }],
+      ),
+    },
+  };
+}
 
 async function spread(path: string, n: number, key: (body: Record<string, unknown>) => string) {
   return countBy(n, async () => {
@@ -94,6 +141,7 @@ before(async () => {
     startConsulStandIn(),
     Promise.all(['i1', 'i2', 'i3'].map((n) => startEchoBackend(n))),
   ]);
+  dns = await startDnsmasq({ records: srvRecords([1, 3]) });
   spring.push(
     ...(await Promise.all([
       startSpringService({ name: 'billing', eurekaUrl: eureka.url, weight: 1 }),
@@ -110,6 +158,7 @@ after(async () => {
   await Promise.all(spring.map((s) => s.stop()));
   await eureka?.stop();
   await consul?.stop();
+  await dns?.stop();
   await Promise.all((echoes ?? []).map((b) => b.close()));
 });
 
@@ -166,5 +215,23 @@ describe('Consul (stand-in)', () => {
     await until(async () => ((await spread('/inventory', 30, byBackend)).get('i3') ?? 0) > 15, 'i3 takes most');
     await consulPut('/v1/agent/service/deregister/inventory-i3');
     await until(async () => !(await spread('/inventory', 20, byBackend)).has('i3'), 'i3 gone');
+  });
+});
+
+describe('DNS (dnsmasq, SRV) and static', () => {
+  test('SRV weights split the traffic; a changed answer moves it', async () => {
+    await until(async () => (await spread('/search', 20, byBackend)).size === 2, 'both SRV targets routed');
+    const counts = await spread('/search', 200, byBackend);
+    const ratio = (counts.get('i2') ?? 0) / (counts.get('i1') ?? 1);
+    assert.ok(ratio > 2 && ratio < 4.5, `expected about 3:1, got ${JSON.stringify([...counts])}`);
+    await dns.setRecords(srvRecords([0, 1, 1]));
+    await until(async () => {
+      const now = await spread('/search', 20, byBackend);
+      return !now.has('i1') && now.has('i3');
+    }, 'i1 dropped, i3 added');
+  });
+
+  test('a static Registry routes to its list', async () => {
+    assert.deepEqual([...(await spread('/legacy', 5, byBackend))], [['i3', 5]]);
   });
 });

@@ -178,6 +178,35 @@ describe('ZooKeeper', () => {
     await until(async () => !(await spread(20)).has(String(a.port)), 'a gone');
   });
 
+  test('malformed registrations are skipped with a log line; the good ones keep flowing', async () => {
+    const client = await zkClient();
+    const bad = [
+      // port out of range, and a broken percent-escape
+      encodeURIComponent('tri://127.0.0.1:70000/com.example.DemoService?version=1.0.0&group=g1&side=provider'),
+      'tri%3A%2F%2F127.0.0.1%3A1%2Fcom.example.DemoService%3Fversion%3D1.0.0%ZZ',
+    ];
+    try {
+      for (const name of bad)
+        await new Promise<void>((resolve, reject) =>
+          client.create(`/dubbo/com.example.DemoService/providers/${name}`, (err) => (err ? reject(err) : resolve())),
+        );
+    } finally {
+      client.close();
+    }
+    await until(
+      () => (portico.output().match(/malformed registration skipped/g) ?? []).length >= 2,
+      'two skip log lines',
+    );
+    assert.match(await metrics(), /portico_discovery_skipped_total\{registry="zk"\} [2-9]/);
+    const res = await fetch(`${portico.proxyUrl}/com.example.DemoService/sayHello`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '["eve"]',
+    });
+    assert.equal(res.status, 200);
+    assert.equal(await res.json(), `hello eve from demo-app:${dubbo.triPort}`);
+  });
+
   test('ZooKeeper stopped under load: no request fails; back, a crash that happened meanwhile is picked up', async () => {
     const load = runLoad(`${portico.proxyUrl}/orders/x`, 4);
     await new Promise((r) => setTimeout(r, 1000));
