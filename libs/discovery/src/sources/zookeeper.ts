@@ -471,7 +471,9 @@ class ZooKeeperSource implements DiscoverySource {
       this.#track(
         ctx,
         this.#runInstance(ctx, name, id).then(() => {
-          if (this.#apps.get(name) === current) this.#publishApp(name, current);
+          // A deleted instance is published by the service's child watch, after it has read the instances that
+          // arrived with the change: publishing here would show a moving single instance as an empty set.
+          if (this.#apps.get(name) === current && current.instances.has(id)) this.#publishApp(name, current);
         }),
       );
     });
