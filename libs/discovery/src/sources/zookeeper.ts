@@ -10,8 +10,10 @@
  * A full listing runs on connect, on every reconnect (deep: every instance's data is read again) and every
  * refreshInterval (children only, plus the data of instances not seen before), and ends in sink.snapshot().
  * Reads are pipelined: a listing issues all of a level's reads at once and the session caps what is in flight.
- * A disconnect calls sink.down() once; the client reconnects on its own, and a session that can't be resumed
- * (expired, or away longer than its timeout) is replaced by a new one. Revisions are ZooKeeper zxids: the
+ * A disconnect calls sink.down() once and replaces the session at once: the source owns no ephemeral nodes, the
+ * deep listing after connecting sets every watch again anyway, and resuming would make the client re-send all its
+ * watches in one SetWatches packet, which ZooKeeper refuses above `jute.maxbuffer` (1 MB, ~18,000 watches) and then
+ * drops the connection, forever (measured by bench/discovery/scale.ts). Revisions are ZooKeeper zxids: the
  * providers node's pzxid for Dubbo, the highest of the service node's pzxid and its instances' mzxid otherwise.
  */
 import type { DiscoveredEndpoint } from '@portico/config';
@@ -195,12 +197,8 @@ class ZooKeeperSource implements DiscoverySource {
         return;
       case 'disconnected':
         this.#markDown(new ZooKeeperUnavailableError(`lost the connection to ZooKeeper at ${this.#connectString}`));
-        // Away longer than the session timeout: the server has expired the session (and may refuse to resume
-        // it, e.g. after losing its data), so start a new one instead of retrying the old one forever.
         clearTimeout(this.#expireTimer);
-        this.#expireTimer = setTimeout(() => {
-          if (!session.connected && this.#ctx?.session === session) this.#replaceSession();
-        }, session.timeoutMs);
+        this.#replaceSession();
         return;
       case 'expired':
         this.#markDown(new ZooKeeperUnavailableError('ZooKeeper session expired'));
