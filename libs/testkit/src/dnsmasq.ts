@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './nats-server.ts';
+import { terminate } from './terminate.ts';
 
 export interface SrvTarget {
   target: string;
@@ -140,12 +141,7 @@ export async function startDnsmasq(opts: StartDnsmasqOptions = {}): Promise<Dnsm
     const proc = child;
     if (proc === undefined) return;
     child = undefined;
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate(proc, exited);
   };
 
   await start();

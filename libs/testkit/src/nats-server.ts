@@ -7,6 +7,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { terminate } from './terminate.ts';
 
 export interface NatsServerOptions {
   /** Enable JetStream (default true). */
@@ -177,12 +178,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     const proc = child;
     if (proc === undefined) return;
     child = undefined;
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate(proc, exited);
   };
 
   await start();

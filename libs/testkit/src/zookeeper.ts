@@ -8,6 +8,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './nats-server.ts';
+import { terminate } from './terminate.ts';
 
 export interface ZooKeeperServer {
   /** `127.0.0.1:<port>`, what ZooKeeper clients take. */
@@ -99,12 +100,7 @@ export async function startZooKeeper(opts: { port?: number } = {}): Promise<ZooK
     const proc = child;
     if (proc === undefined) return;
     child = undefined;
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate(proc, exited);
   };
 
   await start();
