@@ -22,6 +22,7 @@ import {
   parseDelta,
   reconcileHashcode,
 } from './eureka/model.ts';
+import { PollLoop } from './poll-loop.ts';
 
 export { EurekaResponseError, EurekaUnavailableError } from './eureka/errors.ts';
 export {
@@ -34,8 +35,6 @@ export {
   reconcileHashcode,
   toEndpoint,
 } from './eureka/model.ts';
-
-const FIRST_RETRY_MS = 250;
 
 export const eurekaSource: SourceFactory<'eureka'> = (init) => new EurekaSource(init);
 
@@ -60,13 +59,9 @@ class EurekaSource implements DiscoverySource {
   /** Skip reasons already reported per service, so a bad instance is reported once, not on every fetch. */
   readonly #reported = new Map<string, Set<string>>();
   #reportedInvalid = new Set<string>();
-  #down = false;
   #emptySince: number | undefined;
-  #failures = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #tick: Promise<void> = Promise.resolve();
   readonly #abort = new AbortController();
-  #stopped = false;
+  readonly #loop: PollLoop;
 
   constructor({ spec, sink }: SourceInit<'eureka'>) {
     this.#sink = sink;
@@ -75,45 +70,34 @@ class EurekaSource implements DiscoverySource {
     this.#deltaMs = Math.max(1, durationMs(spec.deltaInterval));
     this.#refreshMs = Math.max(this.#deltaMs, durationMs(spec.refreshInterval));
     this.#timeoutMs = Math.min(10_000, Math.max(1000, 2 * this.#deltaMs));
+    this.#loop = new PollLoop({
+      round: () =>
+        this.#apps === undefined || Date.now() - this.#lastFullAt >= this.#refreshMs
+          ? this.#fullFetch()
+          : this.#deltaFetch(),
+      periodMs: this.#deltaMs,
+      maxRetryMs: this.#deltaMs,
+      down: (error) => this.#sink.down(error),
+      // After a failure nothing is known to be current: the next good round is a full fetch.
+      failed: () => {
+        this.#apps = undefined;
+      },
+    });
   }
 
   async start(): Promise<void> {
-    this.#tick = this.#run();
-    await this.#tick;
+    await this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
+    const stopping = this.#loop.stop();
     this.#abort.abort();
-    await this.#tick;
-  }
-
-  async #run(): Promise<void> {
-    let next = this.#deltaMs;
-    try {
-      if (this.#apps === undefined || Date.now() - this.#lastFullAt >= this.#refreshMs) await this.#fullFetch();
-      else await this.#deltaFetch();
-      this.#failures = 0;
-    } catch (error) {
-      if (this.#stopped) return;
-      this.#apps = undefined;
-      this.#failures++;
-      next = Math.min(this.#deltaMs, FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 16));
-      if (!this.#down) {
-        this.#down = true;
-        this.#sink.down(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#tick = this.#run();
-    }, next);
+    await stopping;
   }
 
   async #fullFetch(): Promise<void> {
     const parsed = await this.#get('/apps', parseApplications);
-    if (this.#down && parsed.apps.size === 0 && this.#published.size > 0) {
+    if (this.#loop.down && parsed.apps.size === 0 && this.#published.size > 0) {
       // Back, but empty: most likely restarted and waiting for its clients to re-register. Keep the stale
       // endpoints for one refresh interval rather than publish an empty registry.
       this.#emptySince ??= Date.now();
@@ -136,7 +120,7 @@ class EurekaSource implements DiscoverySource {
       services.push(built.service);
     }
     for (const name of this.#published.keys()) if (!seen.has(name)) this.#forget(name);
-    this.#down = false;
+    this.#loop.recovered();
     this.#sink.snapshot(services);
   }
 
@@ -212,7 +196,7 @@ class EurekaSource implements DiscoverySource {
         this.#current = index;
         return body;
       } catch (error) {
-        if (this.#stopped) throw error;
+        if (this.#loop.stopped) throw error;
         lastError = error;
       }
     }

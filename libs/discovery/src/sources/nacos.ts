@@ -45,12 +45,12 @@ import {
 } from './nacos/model.ts';
 import { NacosHttp } from './nacos/naming-http.ts';
 import { PushReceiver } from './nacos/push-receiver.ts';
+import { PollLoop } from './poll-loop.ts';
 
 export { NacosResponseError, NacosUnavailableError } from './nacos/errors.ts';
 export { buildService as buildNacosService, parseServiceInfo, protocolOf, toEndpoint } from './nacos/model.ts';
 export { signNaming } from './nacos/naming-http.ts';
 
-const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5_000;
 const PAGE_SIZE = 500;
 const PARALLEL_LISTS = 8;
@@ -87,13 +87,9 @@ class NacosSource implements DiscoverySource {
   #requeryMs: number;
   #lastFullAt = 0;
   #needFull = true;
-  #down = false;
   #emptySince: number | undefined;
-  #failures = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #tick: Promise<void> = Promise.resolve();
   readonly #abort = new AbortController();
-  #stopped = false;
+  readonly #loop: PollLoop;
 
   constructor({ spec, sink }: SourceInit<'nacos'>) {
     this.#sink = sink;
@@ -110,6 +106,16 @@ class NacosSource implements DiscoverySource {
       timeoutMs: Math.min(10_000, Math.max(1_000, this.#requeryMs)),
       signal: this.#abort.signal,
     });
+    this.#loop = new PollLoop({
+      round: () =>
+        this.#needFull || Date.now() - this.#lastFullAt >= this.#refreshMs ? this.#fullSync() : this.#requery(),
+      periodMs: this.#requeryMs,
+      maxRetryMs: Math.min(this.#requeryMs, MAX_RETRY_MS),
+      down: (error) => this.#sink.down(error),
+      failed: () => {
+        this.#needFull = true;
+      },
+    });
     this.#push = new PushReceiver({
       bind: this.#local ? '127.0.0.1' : '0.0.0.0',
       trusted: (address) => this.#trusted.has(address) || (this.#local && isLoopback(address)),
@@ -124,38 +130,14 @@ class NacosSource implements DiscoverySource {
     } catch {
       // No UDP port: no pushes, the re-query every cacheMillis still follows every change.
     }
-    this.#tick = this.#run();
-    await this.#tick;
+    await this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
+    const stopping = this.#loop.stop();
     this.#abort.abort();
-    await this.#tick;
+    await stopping;
     await this.#push.close();
-  }
-
-  async #run(): Promise<void> {
-    let next = this.#requeryMs;
-    try {
-      if (this.#needFull || Date.now() - this.#lastFullAt >= this.#refreshMs) await this.#fullSync();
-      else await this.#requery();
-      this.#failures = 0;
-    } catch (error) {
-      if (this.#stopped) return;
-      this.#needFull = true;
-      this.#failures++;
-      next = Math.min(this.#requeryMs, MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 16));
-      if (!this.#down) {
-        this.#down = true;
-        this.#sink.down(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#tick = this.#run();
-    }, next);
   }
 
   async #fullSync(): Promise<void> {
@@ -199,7 +181,7 @@ class NacosSource implements DiscoverySource {
       services.push(t.built);
       endpoints += t.built.endpoints.length;
     }
-    if (this.#down && endpoints === 0 && hadEndpoints) {
+    if (this.#loop.down && endpoints === 0 && hadEndpoints) {
       // Back, but empty: most likely restarted and waiting for its clients to register again. Keep the stale
       // endpoints for one refresh interval rather than publish an empty registry.
       this.#emptySince ??= Date.now();
@@ -213,7 +195,7 @@ class NacosSource implements DiscoverySource {
     }
     this.#lastFullAt = Date.now();
     this.#needFull = false;
-    this.#down = false;
+    this.#loop.recovered();
     this.#sink.snapshot(services);
   }
 
@@ -258,7 +240,7 @@ class NacosSource implements DiscoverySource {
   }
 
   #onPush(payload: unknown): void {
-    if (this.#stopped) return;
+    if (this.#loop.stopped) return;
     let info: ServiceInfo;
     try {
       info = parseServiceInfo(payload);
@@ -277,7 +259,7 @@ class NacosSource implements DiscoverySource {
     const built = buildService(t.name, info);
     this.#reportSkips(t.name, built.skipped);
     t.built = built.service;
-    if (!publish || !t.announced || this.#down) return;
+    if (!publish || !t.announced || this.#loop.down) return;
     const json = JSON.stringify(built.service.endpoints);
     if (json === t.published) return;
     t.published = json;
