@@ -7,6 +7,7 @@
 import { type ConfigBus, type ConfigState, createMemoryBus, createNatsBus } from '@portico/bus';
 import type { Service } from '@portico/config';
 import { startNatsServer } from '@portico/testkit';
+import { percentile } from '../lib/stats.ts';
 
 const PUTS = 200;
 const WARMUP = 20;
@@ -45,7 +46,7 @@ async function measure(writer: ConfigBus, watcher: ConfigBus): Promise<number[]>
 }
 
 function summary(label: string, s: number[]): string {
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(2);
+  const q = (p: number) => percentile(s, p * 100).toFixed(2);
   const mean = (s.reduce((a, b) => a + b, 0) / s.length).toFixed(2);
   return `${label.padEnd(28)} n=${s.length} p50=${q(0.5)} ms p99=${q(0.99)} ms mean=${mean} ms max=${s.at(-1)!.toFixed(2)} ms`;
 }

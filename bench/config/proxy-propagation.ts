@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { type ConfigState, createNatsBus } from '@portico/bus';
 import type { Resource } from '@portico/config';
 import { startEchoBackend, startNatsServer, startPortico } from '@portico/testkit';
+import { percentile } from '../lib/stats.ts';
 
 const { values } = parseArgs({
   options: { changes: { type: 'string', default: '100' }, routes: { type: 'string', default: '1000' } },
@@ -54,9 +55,7 @@ function generationOf(port: number): Promise<string> {
 }
 
 function quantiles(samples: number[]): { p50: number; p99: number; max: number } {
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  return { p50: q(0.5), p99: q(0.99), max: s.at(-1)! };
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: percentile(samples, 100) };
 }
 
 const nats = await startNatsServer();

@@ -9,9 +9,9 @@
  * Changes alternate between a weight change (re-registration) and a TTL check flip. Run: node bench/discovery/consul.ts
  */
 import { RegistrySpec } from '@portico/config';
-import type { DiscoveredService, SourceSink, SpecOf } from '@portico/discovery';
+import { BUILTIN_SOURCES, type DiscoveredService, type SourceSink, type SpecOf } from '@portico/discovery';
 import { startConsulStandIn } from '@portico/testkit';
-import { consulSource } from '../../libs/discovery/src/sources/consul.ts';
+import { percentile } from '../lib/stats.ts';
 
 const CHANGES = 50;
 const WARMUP = 5;
@@ -49,7 +49,7 @@ const sink: SourceSink = {
   skipped() {},
 };
 const spec = RegistrySpec.parse({ type: 'consul', addresses: [consul.address], wait: '30s' }) as SpecOf<'consul'>;
-const source = consulSource({ name: 'bench', spec, sink });
+const source = BUILTIN_SOURCES.consul({ name: 'bench', spec, sink });
 await source.start();
 
 let weight = 1;
@@ -89,11 +89,6 @@ async function run(spacingMs: number): Promise<number[]> {
   return out;
 }
 
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 const spaced = await run(SPACING_MS);
 const churn = await run(0);
 await source.stop();
@@ -106,4 +101,4 @@ for (const [label, v] of [
   [`spaced (${SPACING_MS} ms apart)      `, spaced],
   ['back-to-back (token bucket)   ', churn],
 ] as const)
-  process.stdout.write(`${label}  ${f(pct(v, 50))} ${f(pct(v, 99))} ${f(Math.max(...v))}\n`);
+  process.stdout.write(`${label}  ${f(percentile(v, 50))} ${f(percentile(v, 99))} ${f(Math.max(...v))}\n`);

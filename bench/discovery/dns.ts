@@ -6,8 +6,10 @@
  */
 import { parseArgs } from 'node:util';
 import { RegistrySpec } from '@portico/config';
-import { BUILTIN_SOURCES, type DiscoveredService, type SourceSink, type SpecOf } from '@portico/discovery';
+import { BUILTIN_SOURCES, type SpecOf } from '@portico/discovery';
 import { type DnsRecords, startDnsmasq } from '@portico/testkit';
+import { percentile } from '../lib/stats.ts';
+import { ViewSink } from '../lib/view-sink.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,38 +21,10 @@ const { values } = parseArgs({
 const changes = Number(values.changes);
 const ttl = Number(values.ttl);
 const factory = BUILTIN_SOURCES.dns;
-if (factory === undefined) throw new Error('no dns source in BUILTIN_SOURCES (@portico/discovery)');
 
-const view = new Map<string, DiscoveredService>();
-let wake: (() => void) | undefined;
-const sink: SourceSink = {
-  snapshot(services) {
-    view.clear();
-    for (const s of services) view.set(s.name, s);
-    wake?.();
-  },
-  update(service) {
-    view.set(service.name, service);
-    wake?.();
-  },
-  remove(name) {
-    view.delete(name);
-    wake?.();
-  },
-  down() {},
-  skipped() {},
-};
-
-function until(check: () => boolean): Promise<void> {
-  if (check()) return Promise.resolve();
-  return new Promise((resolve) => {
-    wake = () => {
-      if (!check()) return;
-      wake = undefined;
-      resolve();
-    };
-  });
-}
+const sink = new ViewSink();
+const view = sink.view;
+const until = (check: () => boolean) => sink.until(check);
 
 const records = (i: number, srvPort: number): DnsRecords => ({
   hosts: { 'web.test': [`127.0.${Math.floor(i / 250)}.${(i % 250) + 1}`], 'srv-target.test': ['127.0.9.1'] },
@@ -74,7 +48,7 @@ const source = factory({
 
 function summary(label: string, samples: number[]): string {
   const s = [...samples].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(0);
+  const q = (p: number) => percentile(s, p * 100).toFixed(0);
   return `${label.padEnd(34)} n=${s.length} p50=${q(0.5)} ms p99=${q(0.99)} ms max=${s.at(-1)!.toFixed(0)} ms`;
 }
 

@@ -6,8 +6,10 @@
  */
 import { parseArgs } from 'node:util';
 import { durationMs, RegistrySpec } from '@portico/config';
-import { BUILTIN_SOURCES, type DiscoveredService, type SourceSink, type SpecOf } from '@portico/discovery';
+import { BUILTIN_SOURCES, type SpecOf } from '@portico/discovery';
 import { startEurekaServer } from '@portico/testkit';
+import { percentile } from '../lib/stats.ts';
+import { ViewSink } from '../lib/view-sink.ts';
 
 const { values } = parseArgs({
   options: { delta: { type: 'string', default: '1s' }, changes: { type: 'string', default: '50' } },
@@ -15,37 +17,10 @@ const { values } = parseArgs({
 const delta = values.delta;
 const changes = Number(values.changes);
 const factory = BUILTIN_SOURCES.eureka;
-if (factory === undefined) throw new Error('no eureka source in BUILTIN_SOURCES (@portico/discovery)');
 
-let view = new Map<string, DiscoveredService>();
-let wake: (() => void) | undefined;
-const sink: SourceSink = {
-  snapshot(services) {
-    view = new Map(services.map((s) => [s.name, s]));
-    wake?.();
-  },
-  update(service) {
-    view.set(service.name, service);
-    wake?.();
-  },
-  remove(name) {
-    view.delete(name);
-    wake?.();
-  },
-  down() {},
-  skipped() {},
-};
-
-function until(check: () => boolean): Promise<void> {
-  if (check()) return Promise.resolve();
-  return new Promise((resolve) => {
-    wake = () => {
-      if (!check()) return;
-      wake = undefined;
-      resolve();
-    };
-  });
-}
+const sink = new ViewSink();
+const view = sink.view;
+const until = (check: () => boolean) => sink.until(check);
 
 async function call(url: string, method: string, body?: unknown): Promise<void> {
   const init: RequestInit = { method };
@@ -105,7 +80,7 @@ try {
     samples.push(performance.now() - t0);
   }
   samples.sort((a, b) => a - b);
-  const q = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
+  const q = (p: number) => percentile(samples, p * 100);
   const f = (ms: number) => `${ms.toFixed(0)} ms (${(ms / intervalMs).toFixed(2)}x)`;
   process.stdout.write(
     `eureka write -> sink, deltaInterval ${delta}, n=${samples.length}: p50=${f(q(0.5))} p99=${f(q(0.99))} max=${f(samples.at(-1)!)}\n`,

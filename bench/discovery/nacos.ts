@@ -7,8 +7,10 @@
  */
 import { parseArgs } from 'node:util';
 import { RegistrySpec } from '@portico/config';
-import { BUILTIN_SOURCES, type DiscoveredService, type SourceSink, type SpecOf } from '@portico/discovery';
+import { BUILTIN_SOURCES, type SpecOf } from '@portico/discovery';
 import { startNacos } from '@portico/testkit';
+import { percentile } from '../lib/stats.ts';
+import { ViewSink } from '../lib/view-sink.ts';
 
 const { values } = parseArgs({
   options: { changes: { type: 'string', default: '50' }, 'push-delay': { type: 'string', default: '500' } },
@@ -16,39 +18,10 @@ const { values } = parseArgs({
 const changes = Number(values.changes);
 const pushDelay = values['push-delay'];
 const factory = BUILTIN_SOURCES.nacos;
-if (factory === undefined) throw new Error('no nacos source in BUILTIN_SOURCES (@portico/discovery)');
 
-let view = new Map<string, DiscoveredService>();
-let wake: (() => void) | undefined;
-let snapshots = 0;
-const sink: SourceSink = {
-  snapshot(services) {
-    snapshots++;
-    view = new Map(services.map((s) => [s.name, s]));
-    wake?.();
-  },
-  update(service) {
-    view.set(service.name, service);
-    wake?.();
-  },
-  remove(name) {
-    view.delete(name);
-    wake?.();
-  },
-  down() {},
-  skipped() {},
-};
-
-function until(check: () => boolean): Promise<void> {
-  if (check()) return Promise.resolve();
-  return new Promise((resolve) => {
-    wake = () => {
-      if (!check()) return;
-      wake = undefined;
-      resolve();
-    };
-  });
-}
+const sink = new ViewSink();
+const view = sink.view;
+const until = (check: () => boolean) => sink.until(check);
 
 const server = await startNacos({ properties: { 'nacos.naming.push.pushTaskDelay': pushDelay } });
 async function instance(method: string, port: number, weight = 1): Promise<void> {
@@ -75,7 +48,7 @@ try {
   await instance('POST', 20000);
   await source.start();
   await until(() => view.get(name)?.endpoints.length === 1);
-  const before = snapshots;
+  const before = sink.snapshots;
   const samples: number[] = [];
   for (let i = 1; i <= changes; i++) {
     const t0 = performance.now();
@@ -93,10 +66,10 @@ try {
     samples.push(performance.now() - t0);
   }
   samples.sort((a, b) => a - b);
-  const q = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
+  const q = (p: number) => percentile(samples, p * 100);
   const f = (ms: number) => `${ms.toFixed(0)} ms`;
   process.stdout.write(
-    `nacos write -> sink (UDP push), pushTaskDelay ${pushDelay} ms, n=${samples.length}: p50=${f(q(0.5))} p99=${f(q(0.99))} max=${f(samples.at(-1)!)}${snapshots === before ? '' : ` (${snapshots - before} re-lists during the run)`}\n`,
+    `nacos write -> sink (UDP push), pushTaskDelay ${pushDelay} ms, n=${samples.length}: p50=${f(q(0.5))} p99=${f(q(0.99))} max=${f(samples.at(-1)!)}${sink.snapshots === before ? '' : ` (${sink.snapshots - before} re-lists during the run)`}\n`,
   );
 } finally {
   await source.stop();

@@ -42,6 +42,7 @@ import {
   startZooKeeper,
 } from '@portico/testkit';
 import { CreateMode, createClient as createZkClient } from 'node-zookeeper-client';
+import { percentile as pct } from '../lib/stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -112,11 +113,6 @@ async function http(method: string, url: string, body?: unknown): Promise<void> 
 /** node-zookeeper-client's callbacks as a promise (its errors are Exception objects, not Errors). */
 function zk(fn: (cb: (err: unknown) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => fn((err) => (err ? reject(new Error(String(err))) : resolve())));
-}
-
-/** Nearest-rank percentile of ascending samples (with 50 samples, p99 is the largest). */
-function pct(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 /** A TCP relay on `host:port` to a backend: lets a DNS A record move the service by address alone. */

@@ -39,6 +39,7 @@ import { BUILTIN_SOURCES, type SpecOf } from '@portico/discovery';
 import { type Backend, PORTICO_BIN, startEchoBackend, startNatsServer, startZooKeeper } from '@portico/testkit';
 import { CreateMode } from 'node-zookeeper-client';
 import { clockTicksPerSecond, cpuCount } from '../lib/proc.ts';
+import { percentile } from '../lib/stats.ts';
 import {
   call,
   connectWriter,
@@ -570,11 +571,6 @@ async function waitUntil(what: string, timeoutMs: number, everyMs: number, test:
 
 // --- the run -------------------------------------------------------------------------------------------------------
 
-function percentile(samples: number[], p: number): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -987,7 +983,7 @@ async function main(): Promise<void> {
       await sleep(100 + Math.random() * 200);
     }
     const changeApplies = proxy.logs.applies - changeAppliesBefore;
-    const pct = (xs: number[]) => `p50 ${percentile(xs, 0.5).toFixed(0)} p99 ${percentile(xs, 0.99).toFixed(0)} ms`;
+    const pct = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(0)} p99 ${percentile(xs, 99).toFixed(0)} ms`;
     row(`3. instance added -> proxy routes to it (n=${changeAll.length})`, pct(changeAll), 'target p99 < 500 ms');
     row('   of which: instance added -> EndpointSet in NATS', pct(changeNats));
     row('   proxy snapshots compiled per change', (changeApplies / (2 * (CHANGES + 2))).toFixed(1));

@@ -12,10 +12,9 @@
  * Run: node bench/discovery/zookeeper-scale.ts [services] [endpointsPerService]   (`10 2` for latency alone)
  */
 import { spawnSync } from 'node:child_process';
+import { BUILTIN_SOURCES } from '@portico/discovery';
 import { startZooKeeper } from '@portico/testkit';
 import { CreateMode } from 'node-zookeeper-client';
-// Deep path until the lead exports zookeeperSource from @portico/discovery.
-import { zookeeperSource } from '../../libs/discovery/src/sources/zookeeper.ts';
 import {
   call,
   connectWriter,
@@ -76,7 +75,7 @@ async function child(layout: Layout, connectString: string, m: number): Promise<
   const cpu0 = process.cpuUsage();
   const sink = new TimingSink();
   const refreshMs = 30_000;
-  const source = zookeeperSource({
+  const source = BUILTIN_SOURCES.zookeeper({
     name: 'bench',
     spec: {
       type: 'zookeeper',

@@ -7,11 +7,11 @@ import { nacosSource } from './nacos.ts';
 import { staticSource } from './static.ts';
 import { zookeeperSource } from './zookeeper.ts';
 
-export const BUILTIN_SOURCES: SourceFactories = {
+export const BUILTIN_SOURCES = {
   consul: consulSource,
   dns: dnsSource,
   eureka: eurekaSource,
   nacos: nacosSource,
   static: staticSource,
   zookeeper: zookeeperSource,
-};
+} satisfies Required<SourceFactories>;
