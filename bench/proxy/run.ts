@@ -2,7 +2,7 @@
  * Proxy benchmark: Portico against baselines measured in the same run.
  *
  *   node bench/proxy/run.ts [--duration 10] [--connections 50] [--only direct,undici,fastify,portico]
- *                           [--workers 2[,4]] [--warmup 2] [--repeat 1]
+ *                           [--workers 2[,4]] [--warmup 2] [--rounds 3]
  *
  * Targets, each proxy in its own process so its CPU can be read from /proc:
  *   direct   wrk -> backend (no proxy)
@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDocuments } from '@portico/config';
 import { cpuBusyMicros, cpuCount, hasTaskset, pinned, type Spawned, spawnReady, treeCpuMicros } from '../lib/proc.ts';
+import { median } from '../lib/stats.ts';
 import { runWrk, type WrkResult } from '../lib/wrk.ts';
 import { BENCH_HOST, BENCH_INDEX, BENCH_PATH, porticoBenchConfig, ROUTE_COUNT } from './portico-config.ts';
 
@@ -37,7 +38,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '2' },
-    repeat: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
     workers: { type: 'string' },
   },
@@ -45,9 +46,12 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const warmup = Number(values.warmup);
-// On a shared machine a run can be disturbed: with --repeat N the peak is measured N times and the run with the
-// least foreign load on the proxy core is kept (ties: the higher req/s).
-const repeat = Math.max(1, Math.floor(Number(values.repeat)) || 1);
+// A shared machine's speed drifts by tens of percent over minutes. Every figure is measured in rounds, each target
+// in turn within a round, and ratios are taken between targets of the same round (then the median over rounds):
+// a drift or a disturbance then lands on one round, not on one target's whole figure.
+const rounds = Math.max(1, Math.floor(Number(values.rounds)) || 1);
+const LATENCY_SLICE_SEC = 4;
+const LATENCY_WARMUP_SEC = 2;
 if (!(duration > 0) || !(connections > 0) || !(warmup >= 0)) throw new Error('--duration, --connections, --warmup');
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...TARGET_NAMES];
 for (const name of only)
@@ -118,7 +122,7 @@ interface PeakResult {
   foreignLoad?: number;
 }
 
-interface LatencyResult {
+interface LatencyRun {
   foreignLoad?: number | undefined;
   rate: number;
   completed: number;
@@ -126,6 +130,21 @@ interface LatencyResult {
   p50Ms: number;
   p99Ms: number;
   p999Ms: number;
+  windowP99Ms: number[];
+}
+
+interface LatencyResult {
+  foreignLoad: number | undefined;
+  rate: number;
+  completed: number;
+  errors: number;
+  /** Median over rounds of each round's p50. */
+  p50Ms: number;
+  /** Median of the p99s of every one-second window of every round: the tail of a typical second. */
+  p99Ms: number;
+  /** The worst one-second window's p99: what a stall of the machine (or the target) did. */
+  worstWindowP99Ms: number;
+  windows: number;
 }
 
 interface TargetReport {
@@ -199,17 +218,7 @@ async function startPortico(backendPort: number, workers: number, cpus: string |
   return { url, adminUrl, pid: s.child.pid, stop: s.stop };
 }
 
-async function peak(target: Running, backendPid: number, cpus = PROXY_CPUS): Promise<PeakResult> {
-  let best: PeakResult | undefined;
-  for (let i = 0; i < repeat; i++) {
-    const r = await peakOnce(target, backendPid, cpus, i === 0);
-    const noise = (x: PeakResult): number => Math.round((x.foreignLoad ?? 0) * 50); // 2% steps
-    if (!best || noise(r) < noise(best) || (noise(r) === noise(best) && r.rps > best.rps)) best = r;
-  }
-  return best!;
-}
-
-async function peakOnce(
+async function peak(
   target: Running,
   backendPid: number,
   cpus: string | undefined,
@@ -250,7 +259,7 @@ async function peakOnce(
   };
 }
 
-async function paced(target: Running, rate: number, backendPid: number): Promise<LatencyResult> {
+async function paced(target: Running, rate: number, backendPort: number): Promise<LatencyRun> {
   const args = [
     join(ROOT, 'bench/lib/paced-client.ts'),
     '--url',
@@ -260,41 +269,71 @@ async function paced(target: Running, rate: number, backendPid: number): Promise
     '--rate',
     String(Math.round(rate)),
     '--duration',
-    String(duration),
+    String(LATENCY_SLICE_SEC),
+    '--warmup',
+    String(LATENCY_WARMUP_SEC),
     '--connections',
     String(connections),
+    // The client answers as the backend itself, on the backend's port (the backend process is stopped by then):
+    // two processes sharing the load core take turns in scheduler slices of milliseconds, a tail that is the
+    // machine's and not the proxy's.
+    '--serve-port',
+    String(backendPort),
   ];
   const [cmd, argv] = pinned(hasTaskset ? LOAD_CPUS : undefined, process.execPath, args);
   const c0 = cpuBusyMicros();
   const t0 = performance.now();
   const p0 = target.pid ? treeCpuMicros(target.pid) : 0;
-  const b0 = treeCpuMicros(backendPid);
   const text = await new Promise<string>((res, rej) => {
-    execFile(cmd, argv, { encoding: 'utf8', timeout: (duration + 30) * 1000 }, (err, stdout, stderr) =>
-      err ? rej(new Error(`${err.message} ${stderr}`)) : res(stdout),
+    execFile(
+      cmd,
+      argv,
+      { encoding: 'utf8', timeout: (LATENCY_SLICE_SEC + LATENCY_WARMUP_SEC + 30) * 1000 },
+      (err, stdout, stderr) => (err ? rej(new Error(`${err.message} ${stderr}`)) : res(stdout)),
     );
   });
   const p1 = target.pid ? treeCpuMicros(target.pid) : 0;
-  const b1 = treeCpuMicros(backendPid);
   const c1 = cpuBusyMicros();
   const wallUs = (performance.now() - t0) * 1000;
-  const r = JSON.parse(text.trim().split('\n').pop()!) as LatencyResult & { cpuUs: number };
-  // Foreign load on either core: the proxy's (minus the proxy) and the load core (minus backend and client).
+  const r = JSON.parse(text.trim().split('\n').pop()!) as LatencyRun & { cpuUs: number };
+  // Foreign load on either core: the proxy's (minus the proxy) and the load core (minus the client).
   let foreignLoad: number | undefined;
   if (hasTaskset && NCPU > 1) {
     const load = Number(LOAD_CPUS);
-    const onLoad = (c1[load]! - c0[load]! - (b1 - b0) - r.cpuUs) / wallUs;
+    const onLoad = (c1[load]! - c0[load]! - r.cpuUs) / wallUs;
     const onProxy = target.pid ? (c1[0]! - c0[0]! - (p1 - p0)) / wallUs : 0;
     foreignLoad = Math.max(0, onLoad, onProxy);
   }
+  return { ...r, foreignLoad };
+}
+
+function summarizePeak(runs: PeakResult[]): PeakResult {
+  const cpu = runs.map((r) => r.proxyCpuUsPerReq).filter((x): x is number => x !== undefined);
+  const load = runs.map((r) => r.foreignLoad).filter((x): x is number => x !== undefined);
   return {
-    rate: r.rate,
-    completed: r.completed,
-    errors: r.errors,
-    p50Ms: r.p50Ms,
-    p99Ms: r.p99Ms,
-    p999Ms: r.p999Ms,
-    foreignLoad,
+    rps: median(runs.map((r) => r.rps)),
+    requests: runs.reduce((n, r) => n + r.requests, 0),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    proxyCpuUsPerReq: cpu.length ? median(cpu) : undefined,
+    backendCpuUsPerReq: median(runs.map((r) => r.backendCpuUsPerReq)),
+    wrkP99Ms: median(runs.map((r) => r.wrkP99Ms)),
+    foreignLoad: load.length ? Math.max(...load) : undefined,
+  };
+}
+
+function summarizeLatency(runs: LatencyRun[]): LatencyResult {
+  const windows = runs.flatMap((r) => r.windowP99Ms);
+  return {
+    foreignLoad: runs.some((r) => r.foreignLoad !== undefined)
+      ? Math.max(...runs.map((r) => r.foreignLoad ?? 0))
+      : undefined,
+    rate: median(runs.map((r) => r.rate)),
+    completed: runs.reduce((n, r) => n + r.completed, 0),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p99Ms: median(windows),
+    worstWindowP99Ms: Math.max(...windows),
+    windows: windows.length,
   };
 }
 
@@ -332,20 +371,20 @@ async function main(): Promise<void> {
   const backend = await spawnReady(bcmd, bargs, /READY (\d+)/);
   const backendOrigin = `http://127.0.0.1:${backend.match[1]}`;
   const backendPid = backend.child.pid!;
+  const backendPortNumber = Number(backend.match[1]);
 
   const starters: Record<TargetName, () => Promise<Running>> = {
     direct: async () => ({ url: backendOrigin, stop: async () => {} }),
     undici: () => startNodeTarget('undici-proxy.ts', backendOrigin),
     fastify: () => startNodeTarget('fastify-proxy.ts', backendOrigin),
-    portico: () => startPortico(Number(backend.match[1]), 1, PROXY_CPUS),
+    portico: () => startPortico(backendPortNumber, 1, PROXY_CPUS),
   };
   const reports = new Map<TargetName, TargetReport>();
   const running = new Map<TargetName, Running>();
   let porticoMetrics: string | undefined;
 
-  // Phase 1: peak throughput and CPU per request, one target at a time (the others are idle or stopped).
-  // Portico and the undici floor go first: half of Portico's peak (or the floor's, without Portico) is the
-  // rate of the latency phase.
+  // Phase 1: peak throughput and CPU per request, one target at a time (the others idle), in rounds.
+  // Half of Portico's peak (or the floor's, without Portico) is the rate of the latency phase.
   const order: TargetName[] = (['portico', 'undici', 'direct', 'fastify'] as const).filter((n) => only.includes(n));
   for (const name of order) {
     const report: TargetReport = { name, label: LABELS[name], available: false };
@@ -362,16 +401,36 @@ async function main(): Promise<void> {
     }
     report.available = true;
     running.set(name, t);
-    out(`${name}: peak...`);
-    report.peak = await peak(t, backendPid);
-    if (name === 'portico' && t.adminUrl) {
-      const m = await get(`${t.adminUrl}/metrics`).catch(() => ({ status: 0, body: '' }));
-      porticoMetrics =
-        m.status === 200
-          ? `${m.body.split('\n').filter((l) => l && !l.startsWith('#')).length} samples`
-          : `GET /metrics -> ${m.status}`;
+  }
+  const peaks = new Map<TargetName, PeakResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    out(`peak round ${round + 1}/${rounds}...`);
+    // Alternate the order so no target always follows the same one.
+    const inRound = round % 2 === 0 ? order : [...order].reverse();
+    for (const name of inRound) {
+      const t = running.get(name);
+      if (t) peaks.set(name, [...(peaks.get(name) ?? []), await peak(t, backendPid, PROXY_CPUS, round === 0)]);
     }
   }
+  for (const [name, list] of peaks) reports.get(name)!.peak = summarizePeak(list);
+  const porticoAdmin = running.get('portico')?.adminUrl;
+  if (porticoAdmin) {
+    const m = await get(`${porticoAdmin}/metrics`).catch(() => ({ status: 0, body: '' }));
+    porticoMetrics =
+      m.status === 200
+        ? `${m.body.split('\n').filter((l) => l && !l.startsWith('#')).length} samples`
+        : `GET /metrics -> ${m.status}`;
+  }
+  /** Per-round ratios between two targets measured in the same round (kept for the report), and their median. */
+  const roundRatios: Record<string, number[]> = {};
+  const pairedRatio = (a: TargetName, b: TargetName, f: (p: PeakResult) => number | undefined) => {
+    const as = peaks.get(a);
+    const bs = peaks.get(b);
+    if (!as || !bs) return undefined;
+    const ratios = as.map((x, i) => (f(x) ?? Number.NaN) / (f(bs[i]!) ?? Number.NaN)).filter(Number.isFinite);
+    roundRatios[`${a}/${b}`] = ratios;
+    return ratios.length ? median(ratios) : undefined;
+  };
 
   const rateBase =
     reports.get('portico')?.peak?.rps ??
@@ -382,24 +441,7 @@ async function main(): Promise<void> {
     : reports.get('undici')?.peak
       ? 'undici floor'
       : 'first target';
-  // Phase 2: latency at a constant rate, the same rate for every target.
-  if (rateBase) {
-    const rate = rateBase / 2;
-    out(`latency phase: ${Math.round(rate)} req/s (half of ${rateFrom}'s peak), ${duration}s each`);
-    for (const name of order) {
-      const t = running.get(name);
-      const report = reports.get(name)!;
-      if (!t) continue;
-      try {
-        report.latency = await paced(t, rate, backendPid);
-      } catch (err) {
-        report.note = `latency run failed: ${(err as Error).message.slice(0, 200)}`;
-      }
-    }
-  }
-  for (const t of running.values()) await t.stop();
-
-  // Multi-core: Portico with N workers, throughput only.
+  // Multi-core: Portico with N workers, throughput only (the single-worker targets sit idle meanwhile).
   const scaling: { workers: number; rps?: number; cpuUsPerReq?: number; cpus?: string; note?: string }[] = [];
   if (workerCounts.length > 0 && only.includes('portico')) {
     const one = reports.get('portico')?.peak;
@@ -408,9 +450,9 @@ async function main(): Promise<void> {
       // Give the proxy n cores when the machine has them beside the load core; otherwise it shares.
       const cpus = hasTaskset ? (n < NCPU ? `0-${n - 1}` : `0-${NCPU - 1}`) : undefined;
       try {
-        const t = await startPortico(Number(backend.match[1]), n, cpus);
+        const t = await startPortico(backendPortNumber, n, cpus);
         await sanity(t);
-        const p = await peak(t, backendPid, cpus);
+        const p = await peak(t, backendPid, cpus, true);
         await t.stop();
         scaling.push({
           workers: n,
@@ -428,16 +470,39 @@ async function main(): Promise<void> {
       }
     }
   }
+  // Phase 2: latency at a constant rate, the same rate for every target, in interleaved rounds. The backend
+  // process makes way for the paced client, which answers on the same port.
   await backend.stop();
+  if (rateBase) {
+    const rate = rateBase / 2;
+    out(
+      `latency phase: ${Math.round(rate)} req/s (half of ${rateFrom}'s peak), ${rounds} rounds of ${LATENCY_SLICE_SEC}s per target`,
+    );
+    const runs = new Map<TargetName, LatencyRun[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const name of order) {
+        const t = running.get(name);
+        if (!t) continue;
+        try {
+          const r = await paced(t, rate, backendPortNumber);
+          runs.set(name, [...(runs.get(name) ?? []), r]);
+        } catch (err) {
+          reports.get(name)!.note = `latency run failed: ${(err as Error).message.slice(0, 200)}`;
+        }
+      }
+    }
+    for (const [name, list] of runs) reports.get(name)!.latency = summarizeLatency(list);
+  }
+  for (const t of running.values()) await t.stop();
 
   // Report.
   const direct = reports.get('direct')?.latency;
   out();
   out(
-    'target                  |      req/s | proxy µs/req | backend µs/req | errors | p50 ms | p99 ms | added p99 ms | noise peak/lat',
+    'target                  |      req/s | proxy µs/req | backend µs/req | errors | p50 ms | p99 ms | added p99 ms | worst 1s p99 | noise peak/lat',
   );
   out(
-    '------------------------+------------+--------------+----------------+--------+--------+--------+--------------+---------------',
+    '------------------------+------------+--------------+----------------+--------+--------+--------+--------------+--------------+---------------',
   );
   for (const name of TARGET_NAMES) {
     const r = reports.get(name);
@@ -459,6 +524,7 @@ async function main(): Promise<void> {
         fmt(l?.p50Ms, 3).padStart(7),
         fmt(l?.p99Ms, 3).padStart(7),
         fmt(added, 3).padStart(13),
+        fmt(l?.worstWindowP99Ms, 1).padStart(13),
         noiseCell(p.foreignLoad, l?.foreignLoad),
       ].join(' |'),
     );
@@ -472,20 +538,15 @@ async function main(): Promise<void> {
   if (porticoMetrics) out(`portico metrics after the run: ${porticoMetrics}`);
 
   const pt = reports.get('portico');
-  const un = reports.get('undici');
-  const fa = reports.get('fastify');
   const targets: { name: string; value?: number; goal: string; pass?: boolean }[] = [];
-  const cpuRatio =
-    pt?.peak?.proxyCpuUsPerReq && un?.peak?.proxyCpuUsPerReq
-      ? pt.peak.proxyCpuUsPerReq / un.peak.proxyCpuUsPerReq
-      : undefined;
+  const cpuRatio = pairedRatio('portico', 'undici', (p) => p.proxyCpuUsPerReq);
   targets.push({
     name: 'portico CPU/req ÷ undici floor CPU/req',
     value: cpuRatio,
     goal: '≤ 1.10',
     pass: cpuRatio === undefined ? undefined : cpuRatio <= 1.1,
   });
-  const rpsRatio = pt?.peak && fa?.peak ? pt.peak.rps / fa.peak.rps : undefined;
+  const rpsRatio = pairedRatio('portico', 'fastify', (p) => p.rps);
   targets.push({
     name: 'portico req/s ÷ fastify req/s',
     value: rpsRatio,
@@ -499,15 +560,20 @@ async function main(): Promise<void> {
     goal: '< 1.000',
     pass: addedP99 === undefined ? undefined : addedP99 < 1,
   });
-  // Context for the targets: how the floor itself compares with fastify.
-  const floorVsFastify = un?.peak && fa?.peak ? un.peak.rps / fa.peak.rps : undefined;
+  const floorVsFastify = pairedRatio('undici', 'fastify', (p) => p.rps);
   out();
   for (const t of targets)
     out(
       `${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name.padEnd(40)} ${fmt(t.value, 3).padStart(8)}  (target ${t.goal})`,
     );
+  for (const [pair, ratios] of Object.entries(roundRatios))
+    if (ratios.length > 1) out(`rounds ${pair.padEnd(16)} ${ratios.map((r) => r.toFixed(3)).join(' ')}`);
+  // Context for the targets: what the floor itself achieves against the same goals.
   if (floorVsFastify !== undefined)
     out(`info  undici floor req/s ÷ fastify req/s         ${fmt(floorVsFastify, 3).padStart(8)}`);
+  const floorAdded = reports.get('undici')?.latency;
+  if (floorAdded && direct)
+    out(`info  undici floor added p99 (ms) at that rate   ${fmt(floorAdded.p99Ms - direct.p99Ms, 3).padStart(8)}`);
 
   if (scaling.length > 0) {
     out();
@@ -530,10 +596,11 @@ async function main(): Promise<void> {
         node: process.version,
         cpus: NCPU,
         pinning: { proxy: PROXY_CPUS ?? null, load: hasTaskset ? LOAD_CPUS : null },
-        options: { duration, connections, warmup, repeat, only, workers: workerCounts },
+        options: { duration, connections, warmup, rounds, only, workers: workerCounts },
         request: { host: BENCH_HOST, path: BENCH_PATH, routes: ROUTE_COUNT },
         targets: Object.fromEntries([...reports].map(([k, v]) => [k, v])),
         ratios: targets,
+        roundRatios,
         scaling,
         porticoMetrics,
       },
