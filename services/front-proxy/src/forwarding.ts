@@ -26,7 +26,8 @@ type IncomingHeaders = Record<string, string | string[] | undefined>;
 
 function connectionListed(headers: IncomingHeaders): Set<string> | undefined {
   const value = headers.connection;
-  if (value === undefined) return undefined;
+  // What nearly every peer sends names no field: skip the split.
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined;
   const list = Array.isArray(value) ? value.join(',') : value;
   let set: Set<string> | undefined;
   for (const token of list.split(',')) {

@@ -309,7 +309,8 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
     if (rule.requestTimeoutMs !== undefined)
       ex.timer = setTimeout(() => ex.onTimeout(rule.requestTimeoutMs!), rule.requestTimeoutMs);
     (res as ProxyResponse & { [EXCHANGE]?: Exchange })[EXCHANGE] = ex;
-    res.once('close', onResponseClose);
+    // `on`, not `once`: a response closes once, and `once` would wrap the listener in a new closure per request.
+    res.on('close', onResponseClose);
     ex.call = backend.cluster.dispatch(request, ex);
   };
 

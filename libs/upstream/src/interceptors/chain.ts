@@ -11,7 +11,7 @@ export interface ClusterContext {
   readonly name: string;
   readonly stats: ClusterStats;
   /** Pick an endpoint (undefined: none with weight > 0). */
-  select(hashKey: string | undefined, exclude: ReadonlySet<UpstreamEndpoint>): UpstreamEndpoint | undefined;
+  select(hashKey: string | undefined, exclude: ReadonlySet<UpstreamEndpoint> | undefined): UpstreamEndpoint | undefined;
   /** Whether the service has outlier detection (read per request: update() may turn it on or off). */
   readonly outlierDetection: boolean;
   /** Outlier detection input; no-ops when the service has none. */
@@ -22,13 +22,13 @@ export interface ClusterContext {
 /** One try of a request. The innermost interceptor sets `endpoint` and binds the undici controller. */
 export class Attempt {
   readonly req: ClusterRequest;
-  /** Endpoints this request already tried (shared by its attempts). */
-  readonly exclude: Set<UpstreamEndpoint>;
+  /** Endpoints earlier attempts of this request went to (undefined on the first). */
+  readonly exclude: ReadonlySet<UpstreamEndpoint> | undefined;
   endpoint: UpstreamEndpoint | undefined;
   #controller: Controller | undefined;
   #abortReason: UpstreamError | undefined;
 
-  constructor(req: ClusterRequest, exclude: Set<UpstreamEndpoint>) {
+  constructor(req: ClusterRequest, exclude: ReadonlySet<UpstreamEndpoint> | undefined) {
     this.req = req;
     this.exclude = exclude;
   }

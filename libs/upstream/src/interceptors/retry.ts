@@ -27,7 +27,8 @@ class ClusterCall implements CallHandle {
   readonly #next: AttemptDispatch;
   readonly #req: ClusterRequest;
   readonly #sink: ResponseSink;
-  readonly #exclude = new Set<UpstreamEndpoint>();
+  /** Endpoints earlier attempts went to; made on the first retry (most requests never need it). */
+  #tried: Set<UpstreamEndpoint> | undefined;
   #attempt: Attempt | undefined;
   #attempts = 0;
   #committed = false;
@@ -79,7 +80,7 @@ class ClusterCall implements CallHandle {
 
   #send(): void {
     this.#backoffTimer = undefined;
-    const attempt = new Attempt(this.#req, this.#exclude);
+    const attempt = new Attempt(this.#req, this.#tried);
     this.#attempt = attempt;
     this.#attempts++;
     this.#next(attempt, new CallHandler(this, attempt));
@@ -193,6 +194,8 @@ class ClusterCall implements CallHandle {
       this.#retrying = true;
       stats.activeRetries++;
     }
+    const tried = this.#attempt?.endpoint;
+    if (tried !== undefined) (this.#tried ??= new Set()).add(tried);
     this.#attempt = undefined;
     const delay = backoffDelay(this.#req.retry!.backoffMs, this.#attempts);
     this.#backoffTimer = setTimeout(() => this.#send(), delay);

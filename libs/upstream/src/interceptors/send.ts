@@ -24,7 +24,6 @@ export function send(cluster: ClusterContext): AttemptDispatch {
       return;
     }
     attempt.endpoint = endpoint;
-    attempt.exclude.add(endpoint);
     endpoint.active++;
     const pooled = new PoolHandler(cluster, endpoint, attempt, handler);
     try {
