@@ -195,7 +195,10 @@ class ClusterCall implements CallHandle {
       stats.activeRetries++;
     }
     const tried = this.#attempt?.endpoint;
-    if (tried !== undefined) (this.#tried ??= new Set()).add(tried);
+    if (tried !== undefined) {
+      this.#tried ??= new Set();
+      this.#tried.add(tried);
+    }
     this.#attempt = undefined;
     const delay = backoffDelay(this.#req.retry!.backoffMs, this.#attempts);
     this.#backoffTimer = setTimeout(() => this.#send(), delay);
