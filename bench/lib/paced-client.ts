@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { serveBenchBackend } from '../proxy/backend.ts';
+import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -104,17 +105,13 @@ backend?.closeAllConnections();
 backend?.close();
 
 // p99 of each one-second window (by send time): a machine-wide stall spoils the windows it falls in, not the run.
-const windows: Float64Array[] = [];
-{
-  const byWindow: number[][] = [];
-  for (let i = 0; i < completed; i++) {
-    const w = Math.floor(sentAt[i]! / 1000);
-    byWindow[w] ??= [];
-    byWindow[w].push(latencies[i]!);
-  }
-  for (const w of byWindow) if (w && w.length > 0) windows.push(Float64Array.from(w).sort());
+const byWindow: number[][] = [];
+for (let i = 0; i < completed; i++) {
+  const w = Math.floor(sentAt[i]! / 1000);
+  byWindow[w] ??= [];
+  byWindow[w].push(latencies[i]!);
 }
-const windowP99Ms = windows.map((w) => w[Math.min(w.length - 1, Math.floor(0.99 * w.length))]! / 1000);
+const windowP99Ms = byWindow.filter((w) => w.length > 0).map((w) => percentile(w, 99) / 1000);
 const sorted = latencies.subarray(0, completed).sort();
 const q = (p: number): number =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! / 1000 : Number.NaN;
