@@ -36,7 +36,14 @@ import { parseArgs } from 'node:util';
 import { type ConfigBus, type ConfigState, createNatsBus } from '@portico/bus';
 import { API_VERSION, type EndpointSet, endpointSetName, type Resource } from '@portico/config';
 import { BUILTIN_SOURCES, type SpecOf } from '@portico/discovery';
-import { type Backend, PORTICO_BIN, startEchoBackend, startNatsServer, startZooKeeper } from '@portico/testkit';
+import {
+  type Backend,
+  PORTICO_BIN,
+  startEchoBackend,
+  startNatsServer,
+  startZooKeeper,
+  terminate,
+} from '@portico/testkit';
 import { CreateMode } from 'node-zookeeper-client';
 import { clockTicksPerSecond, cpuCount } from '../lib/proc.ts';
 import { percentile } from '../lib/stats.ts';
@@ -415,17 +422,10 @@ function startService(name: string, command: string, args: string[]): Promise<Se
     tail = (tail + chunk).slice(-2000);
     inspector ||= /Debugger listening on (ws:\/\/\S+)/.exec(tail)?.[1] ?? '';
   });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      session?.close();
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+  const stop = (): Promise<void> => {
+    session?.close();
+    return terminate(child);
+  };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop();

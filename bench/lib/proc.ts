@@ -5,6 +5,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { terminate } from '@portico/testkit';
 
 let clockTicks: number | undefined;
 
@@ -106,16 +107,7 @@ export function spawnReady(
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err = (err + d).slice(-4000);
   });
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+  const stop = (): Promise<void> => terminate(child, undefined, 3000);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop();

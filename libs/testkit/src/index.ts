@@ -28,4 +28,5 @@ export {
   writeTempConfig,
 } from './portico.ts';
 export { type ConsulStandIn, type ConsulStandInOptions, startConsulStandIn } from './standins/consul.ts';
+export { terminate } from './terminate.ts';
 export { startZooKeeper, type ZooKeeperServer } from './zookeeper.ts';

@@ -11,12 +11,14 @@
  * Ports: Nacos derives its gRPC ports (main + 1000, + 1001) and its Raft port (main - 1000) from the main port, so the
  * main port is drawn from a range where all four fit and are checked free.
  */
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { terminate } from './terminate.ts';
 
 export interface NacosServer {
   /** `http://127.0.0.1:<port>/nacos`: the HTTP API root (v1 naming API under `/v1/ns`). */
@@ -185,12 +187,7 @@ export async function startNacos(opts: StartNacosOptions = {}): Promise<NacosSer
     const proc = child;
     if (proc === undefined) return;
     child = undefined;
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate(proc, exited, STOP_TIMEOUT_MS);
   };
 
   await start();
