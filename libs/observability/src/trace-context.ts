@@ -2,6 +2,7 @@
  * W3C Trace Context (https://www.w3.org/TR/trace-context/), the `traceparent` header:
  * `<version:2 hex>-<trace-id:32 hex>-<parent-id:16 hex>-<trace-flags:2 hex>`, lowercase.
  */
+import { randomFillSync, randomUUID } from 'node:crypto';
 
 export interface TraceContext {
   version: string;
@@ -33,42 +34,40 @@ export function parseTraceparent(header: string | undefined | null): TraceContex
   return { version, traceId, parentId, flags: Number.parseInt(value.slice(53, 55), 16) };
 }
 
-// Trace, span and request ids identify, they do not protect anything: V8's Math.random (xorshift128+) is enough
-// (the OpenTelemetry JS SDK makes its ids the same way) and costs a fraction of a crypto draw per request.
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// Ids come from a pool of CSPRNG bytes refilled 4 KiB at a time and hex-encoded natively: one call per id,
+// flat strings, and cheaper than drawing hex digits from Math.random in JS (measured: ~120 vs ~250 ns a traceparent).
+const POOL = Buffer.allocUnsafe(4096);
+let poolOffset = POOL.length;
 
-// Number#toString(16) is slow in V8 (~250 ns); four table lookups are not.
-function hex8(): string {
-  const n = (Math.random() * 0x100000000) >>> 0;
-  return HEX[n >>> 24]! + HEX[(n >>> 16) & 0xff]! + HEX[(n >>> 8) & 0xff]! + HEX[n & 0xff]!;
-}
-
-function randomHex(bytes: number, notZero: string): string {
-  for (;;) {
-    let hex = '';
-    for (let i = 0; i < bytes; i += 4) hex += hex8();
-    if (hex !== notZero) return hex; // all-zero ids are invalid; at 2^-64 odds, just draw again
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
   }
+  const hex = POOL.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex;
 }
 
-/** A random version-4 UUID for x-request-id (the same shape as crypto.randomUUID, a fraction of its cost). */
+/** A random version-4 UUID for x-request-id (Node keeps its own pool of random bytes for these). */
 export function newRequestId(): string {
-  const a = hex8();
-  const b = hex8();
-  const c = hex8();
-  const d = hex8();
-  const variant = ((Number.parseInt(c[0]!, 16) & 0x3) | 0x8).toString(16);
-  return `${a}-${b.slice(0, 4)}-4${b.slice(5)}-${variant}${c.slice(1, 4)}-${c.slice(4)}${d}`;
+  return randomUUID();
 }
 
-/** A new 8-byte span id (16 hex digits, never all zero). */
+/** A new 8-byte span id (16 hex digits, never all zero: at 2^-64 odds, just draw again). */
 export function newSpanId(): string {
-  return randomHex(8, ZERO_PARENT);
+  for (;;) {
+    const id = randomHex(8);
+    if (id !== ZERO_PARENT) return id;
+  }
 }
 
 /** A new 16-byte trace id (32 hex digits, never all zero). */
 export function newTraceId(): string {
-  return randomHex(16, ZERO_TRACE);
+  for (;;) {
+    const id = randomHex(16);
+    if (id !== ZERO_TRACE) return id;
+  }
 }
 
 export function formatTraceparent(ctx: Pick<TraceContext, 'traceId' | 'parentId' | 'flags'>): string {
@@ -82,7 +81,14 @@ export function formatTraceparent(ctx: Pick<TraceContext, 'traceId' | 'parentId'
  */
 export function nextTraceparent(incoming?: string | null): string {
   const ctx = parseTraceparent(incoming);
-  if (ctx === undefined) return `00-${newTraceId()}-${newSpanId()}-01`;
+  if (ctx === undefined) {
+    // Trace and span id in one draw (24 bytes); either being all zero is a 2^-64 event: draw again.
+    const ids = randomHex(24);
+    const traceId = ids.slice(0, 32);
+    const spanId = ids.slice(32);
+    if (traceId !== ZERO_TRACE && spanId !== ZERO_PARENT) return `00-${traceId}-${spanId}-01`;
+    return `00-${newTraceId()}-${newSpanId()}-01`;
+  }
   const flags = ctx.flags < 16 ? `0${ctx.flags.toString(16)}` : ctx.flags.toString(16);
   return `00-${ctx.traceId}-${newSpanId()}-${flags}`;
 }

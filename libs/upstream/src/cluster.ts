@@ -10,7 +10,7 @@ import type { ClusterDispatch } from './interceptors/retry.ts';
 import { OutlierDetector, type OutlierSettings } from './outlier-detector.ts';
 import type { CallHandle, ClusterRequest, ClusterStats, EndpointState, ResponseSink } from './types.ts';
 
-const CLOSED_CALL: CallHandle = { abort() {} };
+const CLOSED_CALL: CallHandle = { abort() {}, resume() {} };
 
 export interface UpstreamClusterOptions {
   /** Longest silence between response body chunks before the request fails; 0 disables (long streams). */

@@ -44,14 +44,19 @@ export interface ClusterRequest {
 export interface CallHandle {
   /** Cancel: the sink gets a 499 (if nothing was committed) and the upstream request is aborted. */
   abort(): void;
+  /** Read the upstream again after the sink paused it (backpressure). */
+  resume(): void;
 }
 
 /** What the proxy implements; the cluster calls it for the final attempt only. */
 export interface ResponseSink {
-  /** Return false to pause (backpressure); call resume() when drained. Returning nothing means go on. */
+  /**
+   * Return false to pause (backpressure); call `call.resume()` when drained. Returning nothing means go on.
+   * `call` is the handle dispatch() returned, handed over here too so a sink needs no closure to keep it.
+   */
   // biome-ignore lint/suspicious/noConfusingVoidType: lets a sink that never pauses return nothing
-  onResponseStart(statusCode: number, headers: Headers, resume: () => void): boolean | void;
-  /** false = pause until resume(). */
+  onResponseStart(statusCode: number, headers: Headers, call: CallHandle): boolean | void;
+  /** false = pause until call.resume(). */
   onResponseData(chunk: Buffer): boolean;
   onResponseEnd(trailers: Headers): void;
   /** Before or after start; err.status 502/503/504 (499 when the request's signal aborted). */

@@ -80,8 +80,8 @@ describe('streaming', () => {
       c.dispatch(
         { method: 'GET', path: '/big', headers: {}, body: null },
         {
-          onResponseStart(_status, _headers, r) {
-            resume = r;
+          onResponseStart(_status, _headers, call) {
+            resume = () => call.resume();
             return true;
           },
           onResponseData(chunk) {

@@ -73,13 +73,13 @@ export function forwardedHeadList(
   client: ClientInfo,
   host: string,
   traceparent: string,
-): { list: string[]; requestId: string } {
+  requestId: string,
+): string[] {
   const listed = headers.connection === undefined ? undefined : connectionListed(headers);
   const list: string[] = [];
   let xff: string | undefined;
   let forwarded: string | undefined;
   let via: string | undefined;
-  let requestId: string | undefined;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name.charCodeAt(0) === 58 /* ':' */) continue;
@@ -95,8 +95,6 @@ export function forwardedHeadList(
         via = joined(value);
         continue;
       case 'x-request-id':
-        if (typeof value === 'string' && REQUEST_ID.test(value)) requestId = value;
-        continue;
       case 'traceparent':
       case 'x-forwarded-proto':
       case 'x-forwarded-host':
@@ -106,7 +104,6 @@ export function forwardedHeadList(
     else for (const v of value) list.push(name, v);
   }
   if (headers.te === 'trailers') list.push('te', 'trailers');
-  requestId ??= newRequestId();
   const hop = `for=${forwardedFor(client.ip)};host=${quoteIfNeeded(client.host)};proto=${client.proto}`;
   list.push(
     'host',
@@ -120,19 +117,44 @@ export function forwardedHeadList(
     'forwarded',
     forwarded === undefined ? hop : `${forwarded}, ${hop}`,
     'via',
-    `${via === undefined ? '' : `${via}, `}${client.httpVersion === '2.0' ? '2' : client.httpVersion} portico`,
+    via === undefined ? ownVia(client.httpVersion) : `${via}, ${ownVia(client.httpVersion)}`,
     'x-request-id',
     requestId,
     'traceparent',
     traceparent,
   );
-  return { list, requestId };
+  return list;
+}
+
+/** The request id to pass on: the client's own when it is a sane token, else a new one. */
+export function requestIdOf(headers: IncomingHeaders): string {
+  const value = headers['x-request-id'];
+  return typeof value === 'string' && REQUEST_ID.test(value) ? value : newRequestId();
+}
+
+/** RFC 9110 §7.6.3: the protocol version as received ("2", not "2.0"), then our pseudonym. */
+function ownVia(httpVersion: string): string {
+  switch (httpVersion) {
+    case '1.1':
+      return '1.1 portico';
+    case '2.0':
+      return '2 portico';
+    default:
+      return `${httpVersion} portico`;
+  }
 }
 
 function joined(value: string | string[]): string {
   return typeof value === 'string' ? value : value.join(', ');
 }
 
+// A proxy sees the same few Host values over and over: remember the last answer instead of testing each time.
+let lastHost = '';
+let lastQuoted = '';
+
 function quoteIfNeeded(value: string): string {
-  return /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(value) ? value : `"${value.replace(/"/g, '\\"')}"`;
+  if (value === lastHost) return lastQuoted;
+  lastQuoted = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(value) ? value : `"${value.replace(/"/g, '\\"')}"`;
+  lastHost = value;
+  return lastQuoted;
 }

@@ -25,7 +25,7 @@ import {
   ProxyTimeoutError,
 } from './errors.ts';
 import { redirectLocation, rewritePath } from './filters.ts';
-import { endToEndResponseHeaders, forwardedHeadList, type HeaderMap } from './forwarding.ts';
+import { endToEndResponseHeaders, forwardedHeadList, type HeaderMap, requestIdOf } from './forwarding.ts';
 import { parseTarget, type Target } from './paths.ts';
 import { type CompiledRule, pickBackend, type RouteObserver, type Snapshot } from './snapshot.ts';
 
@@ -134,7 +134,8 @@ class Exchange implements ResponseSink {
   corsOrigin: string | undefined;
   timer: NodeJS.Timeout | undefined;
   call: CallHandle | undefined;
-  resume: (() => void) | undefined;
+  /** Made on the first backpressure only: most answers fit the socket buffer. */
+  onDrain: (() => void) | undefined;
 
   constructor(ctx: HandlerContext, req: ProxyRequest, res: ProxyResponse) {
     this.ctx = ctx;
@@ -185,7 +186,7 @@ class Exchange implements ResponseSink {
     this.call?.abort();
   }
 
-  onResponseStart(statusCode: number, upstreamHeaders: HeaderMap, resume: () => void): boolean {
+  onResponseStart(statusCode: number, upstreamHeaders: HeaderMap, call: CallHandle): boolean {
     const res = this.res;
     if (res.destroyed) return false;
     const rule = this.rule!;
@@ -195,14 +196,15 @@ class Exchange implements ResponseSink {
     out['x-request-id'] ??= this.requestId!;
     this.status = statusCode;
     (res as ServerResponse).writeHead(statusCode, out);
-    this.resume = resume;
+    this.call = call;
     return true;
   }
 
   onResponseData(chunk: Buffer): boolean {
     if ((this.res as ServerResponse).write(chunk)) return true;
     // Backpressure: the cluster pauses the upstream until the client drains.
-    this.res.once('drain', this.resume!);
+    this.onDrain ??= () => this.call?.resume();
+    this.res.once('drain', this.onDrain);
     return false;
   }
 
@@ -277,13 +279,15 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
     if (backend.cluster === undefined) return ex.fail(new BackendNotFoundError(rule.route, backend.name));
 
     const authority = (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? host;
-    const { list: headers, requestId } = forwardedHeadList(
+    const requestId = requestIdOf(req.headers);
+    ex.requestId = requestId;
+    const headers = forwardedHeadList(
       req.headers,
       { ip: ex.client, proto: listener.scheme, host: authority, httpVersion: req.httpVersion },
       rule.rewrite?.hostname ?? authority,
       nextTraceparent(req.headers.traceparent as string | undefined),
+      requestId,
     );
-    ex.requestId = requestId;
     rule.requestHeaders?.(headers);
     let path = target.path;
     if (rule.rewrite?.path !== undefined) path = rewritePath(path, rule.rewrite.path, match.matchedPrefix);

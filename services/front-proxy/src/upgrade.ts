@@ -9,7 +9,7 @@ import { nextTraceparent } from '@portico/observability';
 import { hashKeyFor } from '@portico/upstream';
 import { BackendNotFoundError, NoBackendError } from './errors.ts';
 import { rewritePath } from './filters.ts';
-import { endToEndResponseHeaders, forwardedHeadList, type HeaderMap } from './forwarding.ts';
+import { endToEndResponseHeaders, forwardedHeadList, type HeaderMap, requestIdOf } from './forwarding.ts';
 import { clientIp, type HandlerContext, resolveRoute } from './handler.ts';
 import { pickBackend } from './snapshot.ts';
 
@@ -45,11 +45,13 @@ export function createUpgradeHandler(ctx: HandlerContext, scheme: 'http' | 'http
     const ip = clientIp(req);
     const authority = req.headers.host ?? host;
     // The WebSocket handshake fields (sec-websocket-*) travel on; undici writes Connection and Upgrade itself.
-    const { list: headers, requestId } = forwardedHeadList(
+    const requestId = requestIdOf(req.headers);
+    const headers = forwardedHeadList(
       req.headers,
       { ip, proto: scheme, host: authority, httpVersion: req.httpVersion },
       rule.rewrite?.hostname ?? authority,
       nextTraceparent(req.headers.traceparent as string | undefined),
+      requestId,
     );
     rule.requestHeaders?.(headers);
     let path = target.path;

@@ -80,10 +80,10 @@ class ClusterCall implements CallHandle {
 
   #send(): void {
     this.#backoffTimer = undefined;
-    const attempt = new Attempt(this.#req, this.#tried);
+    const attempt = new CallAttempt(this, this.#req, this.#tried);
     this.#attempt = attempt;
     this.#attempts++;
-    this.#next(attempt, new CallHandler(this, attempt));
+    this.#next(attempt, attempt);
   }
 
   abort(): void {
@@ -94,7 +94,7 @@ class ClusterCall implements CallHandle {
     return this.#attempt === attempt && !this.#done;
   }
 
-  onResponseStart(attempt: AttemptState, controller: Controller, statusCode: number, headers: Headers): void {
+  onResponseStart(attempt: CallAttempt, controller: Controller, statusCode: number, headers: Headers): void {
     const policy = this.#req.retry;
     if (policy?.codes.has(statusCode) && this.#mayRetry(false)) {
       attempt.discarding = true;
@@ -103,14 +103,14 @@ class ClusterCall implements CallHandle {
     this.#committed = true;
     this.#controller = controller;
     clearTimeout(this.#deadlineTimer);
-    if (this.#sink.onResponseStart(statusCode, headers, this.#resume) === false) controller.pause();
+    if (this.#sink.onResponseStart(statusCode, headers, this) === false) controller.pause();
   }
 
-  #resume = (): void => {
+  resume(): void {
     if (!this.#done) this.#controller?.resume();
-  };
+  }
 
-  onResponseData(attempt: AttemptState, controller: Controller, chunk: Buffer): void {
+  onResponseData(attempt: CallAttempt, controller: Controller, chunk: Buffer): void {
     if (attempt.discarding) {
       attempt.discarded += chunk.length;
       if (attempt.discarded > DISCARD_LIMIT) {
@@ -124,7 +124,7 @@ class ClusterCall implements CallHandle {
     if (!this.#sink.onResponseData(chunk)) controller.pause();
   }
 
-  onResponseEnd(attempt: AttemptState, trailers: Headers): void {
+  onResponseEnd(attempt: CallAttempt, trailers: Headers): void {
     if (attempt.discarding) {
       this.#retryLater();
       return;
@@ -133,7 +133,7 @@ class ClusterCall implements CallHandle {
     this.#sink.onResponseEnd(trailers);
   }
 
-  onResponseError(attempt: AttemptState, err: UpstreamError): void {
+  onResponseError(attempt: CallAttempt, err: UpstreamError): void {
     if (attempt.discarding) {
       // the retryable response broke while draining: still retry
       this.#retryLater();
@@ -227,39 +227,37 @@ class ClusterCall implements CallHandle {
   }
 }
 
-interface AttemptState {
-  discarding: boolean;
-  discarded: number;
-}
-
-/** One attempt's view of the call: drops callbacks from attempts that were abandoned. */
-class CallHandler implements AttemptHandler, AttemptState {
+/**
+ * One attempt, and the handler at the top of its chain: callbacks of an attempt the call has abandoned (timed
+ * out, retried, cancelled) are dropped here. One object per attempt instead of an attempt plus a handler.
+ */
+class CallAttempt extends Attempt implements AttemptHandler {
   readonly #call: ClusterCall;
-  readonly #attempt: Attempt;
+  /** A retryable response whose body is being read and dropped. */
   discarding = false;
   discarded = 0;
 
-  constructor(call: ClusterCall, attempt: Attempt) {
+  constructor(call: ClusterCall, req: ClusterRequest, exclude: ReadonlySet<UpstreamEndpoint> | undefined) {
+    super(req, exclude);
     this.#call = call;
-    this.#attempt = attempt;
   }
 
   onRequestStart(): void {}
 
   onResponseStart(controller: Controller, statusCode: number, headers: Headers): void {
-    if (this.#call.isCurrent(this.#attempt)) this.#call.onResponseStart(this, controller, statusCode, headers);
+    if (this.#call.isCurrent(this)) this.#call.onResponseStart(this, controller, statusCode, headers);
   }
   onResponseData(controller: Controller, chunk: Buffer): void {
-    if (this.#call.isCurrent(this.#attempt)) this.#call.onResponseData(this, controller, chunk);
+    if (this.#call.isCurrent(this)) this.#call.onResponseData(this, controller, chunk);
   }
   onResponseEnd(_controller: Controller, trailers: Headers): void {
-    if (this.#call.isCurrent(this.#attempt)) this.#call.onResponseEnd(this, trailers);
+    if (this.#call.isCurrent(this)) this.#call.onResponseEnd(this, trailers);
   }
   onResponseError(err: UpstreamError): void {
-    if (this.#call.isCurrent(this.#attempt)) this.#call.onResponseError(this, err);
+    if (this.#call.isCurrent(this)) this.#call.onResponseError(this, err);
   }
   onRequestUpgrade(_controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
-    if (this.#call.isCurrent(this.#attempt)) this.#call.onRequestUpgrade(statusCode, headers, socket);
+    if (this.#call.isCurrent(this)) this.#call.onRequestUpgrade(statusCode, headers, socket);
     else socket.destroy();
   }
 }
