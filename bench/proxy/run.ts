@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDocuments } from '@portico/config';
 import { cpuBusyMicros, cpuCount, hasTaskset, pinned, type Spawned, spawnReady, treeCpuMicros } from '../lib/proc.ts';
-import { median } from '../lib/stats.ts';
+import { median, percentile } from '../lib/stats.ts';
 import { runWrk, type WrkResult } from '../lib/wrk.ts';
 import { BENCH_HOST, BENCH_INDEX, BENCH_PATH, porticoBenchConfig, ROUTE_COUNT } from './portico-config.ts';
 
@@ -566,8 +566,15 @@ async function main(): Promise<void> {
     out(
       `${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name.padEnd(40)} ${fmt(t.value, 3).padStart(8)}  (target ${t.goal})`,
     );
-  for (const [pair, ratios] of Object.entries(roundRatios))
-    if (ratios.length > 1) out(`rounds ${pair.padEnd(16)} ${ratios.map((r) => r.toFixed(3)).join(' ')}`);
+  // The middle half of the per-round ratios shows how far one round's figure can be trusted on this machine.
+  for (const [pair, ratios] of Object.entries(roundRatios)) {
+    if (ratios.length < 2) continue;
+    const spread =
+      ratios.length >= 4
+        ? `  (middle half ${percentile(ratios, 25).toFixed(3)}-${percentile(ratios, 75).toFixed(3)})`
+        : '';
+    out(`rounds ${pair.padEnd(16)} ${ratios.map((r) => r.toFixed(3)).join(' ')}${spread}`);
+  }
   // Context for the targets: what the floor itself achieves against the same goals.
   if (floorVsFastify !== undefined)
     out(`info  undici floor req/s ÷ fastify req/s         ${fmt(floorVsFastify, 3).padStart(8)}`);
