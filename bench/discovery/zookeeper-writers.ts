@@ -3,6 +3,7 @@
  * Zookeeper) write them, a pipelined bulk loader, a sink that timestamps calls, and percentile helpers.
  */
 import type { DiscoveredService, SourceSink } from '@portico/discovery';
+import { springZookeeperInstance } from '@portico/testkit';
 import { type Client, CreateMode, createClient } from 'node-zookeeper-client';
 
 export function call<T>(fn: (cb: (err: unknown, value: T) => void) => void): Promise<T> {
@@ -52,31 +53,7 @@ export function dubboUrl(iface: string, host: string, port: number, extra: Recor
 
 /** Spring Cloud Zookeeper's ServiceInstance<ZookeeperInstance> JSON. */
 export function springInstance(name: string, id: string, address: string, port: number, weight = '1') {
-  return {
-    name,
-    id,
-    address,
-    port,
-    sslPort: null,
-    payload: {
-      '@class': 'org.springframework.cloud.zookeeper.discovery.ZookeeperInstance',
-      id: `${name}-${port}`,
-      name,
-      metadata: { instance_status: 'UP', weight, zone: 'zone-a' },
-    },
-    registrationTimeUTC: 1_700_000_000_000,
-    serviceType: 'DYNAMIC',
-    uriSpec: {
-      parts: [
-        { value: 'scheme', variable: true },
-        { value: '://', variable: false },
-        { value: 'address', variable: true },
-        { value: ':', variable: false },
-        { value: 'port', variable: true },
-      ],
-    },
-    enabled: true,
-  };
+  return springZookeeperInstance({ name, id, address, port, metadata: { weight, zone: 'zone-a' } });
 }
 
 /** Runs `tasks` with at most `inFlight` running at once. */

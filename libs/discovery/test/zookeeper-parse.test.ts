@@ -1,6 +1,7 @@
 /** The ZooKeeper source's pure parsers: Dubbo provider URLs and Curator (Spring Cloud / Dubbo 3) instance JSON. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { springZookeeperInstance } from '@portico/testkit';
 import { parseCuratorInstance } from '../src/sources/zookeeper/curator-instance.ts';
 import { decodeJavaUrlComponent, parseDubboProvider, parseDubboUrl } from '../src/sources/zookeeper/dubbo-url.ts';
 
@@ -142,35 +143,10 @@ describe('Dubbo provider URLs', () => {
 
 /** Curator's JSON for a ServiceInstance<ZookeeperInstance>, as Spring Cloud Zookeeper writes it. */
 function springInstance(over: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    name: 'orders',
-    id: '2c5b6a58-4d0e-4b8e-9a3c-6c1c1f0e7a11',
-    address: '10.0.0.9',
-    port: 8081,
-    sslPort: null,
-    payload: {
-      '@class': 'org.springframework.cloud.zookeeper.discovery.ZookeeperInstance',
-      id: 'orders-1',
-      name: 'orders',
-      metadata: { instance_status: 'UP', ...metadata },
-    },
-    registrationTimeUTC: 1_700_000_000_000,
-    serviceType: 'DYNAMIC',
-    uriSpec: {
-      parts: [
-        { value: 'scheme', variable: true },
-        { value: '://', variable: false },
-        { value: 'address', variable: true },
-        { value: ':', variable: false },
-        { value: 'port', variable: true },
-      ],
-    },
-    enabled: true,
-    ...over,
-  });
+  const instance = { name: 'orders', id: '2c5b6a58-4d0e-4b8e-9a3c-6c1c1f0e7a11', address: '10.0.0.9', port: 8081 };
+  return JSON.stringify(springZookeeperInstance({ ...instance, metadata }, over));
 }
 
-/** Dubbo 3 application-level registration (ZookeeperServiceDiscovery): id `host:port`, payload metadata dubbo.*. */
 function dubboInstance(endpoints: unknown, metadata: Record<string, string> = {}): string {
   return JSON.stringify({
     name: 'demo-provider',

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startZooKeeper, type ZooKeeperServer } from '@portico/testkit';
+import { springZookeeperInstance, startZooKeeper, type ZooKeeperServer } from '@portico/testkit';
 import { ACL, type Client, CreateMode, createClient, Id, Permission } from 'node-zookeeper-client';
 import type { SpecOf } from '../src/index.ts';
 import { zookeeperSource } from '../src/sources/zookeeper.ts';
@@ -101,32 +101,8 @@ class Registrar {
 
 /** Spring Cloud Zookeeper's registration: ServiceInstance<ZookeeperInstance> with the default uriSpec. */
 function springInstance(name: string, port: number, metadata: Record<string, string> = {}, over: object = {}) {
-  return {
-    name,
-    id: randomUUID(),
-    address: '127.0.0.1',
-    port,
-    sslPort: null,
-    payload: {
-      '@class': 'org.springframework.cloud.zookeeper.discovery.ZookeeperInstance',
-      id: `${name}-1`,
-      name,
-      metadata: { instance_status: 'UP', ...metadata },
-    },
-    registrationTimeUTC: Date.now(),
-    serviceType: 'DYNAMIC',
-    uriSpec: {
-      parts: [
-        { value: 'scheme', variable: true },
-        { value: '://', variable: false },
-        { value: 'address', variable: true },
-        { value: ':', variable: false },
-        { value: 'port', variable: true },
-      ],
-    },
-    enabled: true,
-    ...over,
-  };
+  const instance = { name, id: randomUUID(), address: '127.0.0.1', port, metadata, registrationTimeUTC: Date.now() };
+  return springZookeeperInstance(instance, over as Record<string, unknown>);
 }
 
 /** Dubbo 3 application-level registration (ZookeeperServiceDiscovery), id `host:port`. */

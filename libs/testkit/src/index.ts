@@ -1,4 +1,5 @@
 export { type Backend, type EchoReply, startEchoBackend, startWebSocketBackend } from './backends.ts';
+export { type SpringZookeeperInstanceOptions, springZookeeperInstance } from './curator.ts';
 export { type DnsmasqServer, type DnsRecords, type StartDnsmasqOptions, startDnsmasq } from './dnsmasq.ts';
 export {
   type DubboProviderPeer,
