@@ -186,7 +186,8 @@ class Exchange implements ResponseSink {
     this.call?.abort();
   }
 
-  onResponseStart(statusCode: number, upstreamHeaders: HeaderMap, call: CallHandle): boolean {
+  // The call handle is already kept: `ex.call` is what dispatch() returned.
+  onResponseStart(statusCode: number, upstreamHeaders: HeaderMap): boolean {
     const res = this.res;
     if (res.destroyed) return false;
     const rule = this.rule!;
@@ -196,7 +197,6 @@ class Exchange implements ResponseSink {
     out['x-request-id'] ??= this.requestId!;
     this.status = statusCode;
     (res as ServerResponse).writeHead(statusCode, out);
-    this.call = call;
     return true;
   }
 

@@ -36,6 +36,8 @@ export {
   toEndpoint,
 } from './eureka/model.ts';
 
+import { SkipReporter } from './skip-reporter.ts';
+
 export const eurekaSource: SourceFactory<'eureka'> = (init) => new EurekaSource(init);
 
 interface Server {
@@ -57,7 +59,7 @@ class EurekaSource implements DiscoverySource {
   /** Last published endpoints per service (JSON), so a delta repeated by the server publishes nothing new. */
   readonly #published = new Map<string, string>();
   /** Skip reasons already reported per service, so a bad instance is reported once, not on every fetch. */
-  readonly #reported = new Map<string, Set<string>>();
+  readonly #skips: SkipReporter;
   #reportedInvalid = new Set<string>();
   #emptySince: number | undefined;
   readonly #abort = new AbortController();
@@ -65,6 +67,7 @@ class EurekaSource implements DiscoverySource {
 
   constructor({ spec, sink }: SourceInit<'eureka'>) {
     this.#sink = sink;
+    this.#skips = new SkipReporter(sink);
     this.#servers = spec.addresses.map((address) => serverOf(address, spec.credentials));
     this.#filter = spec.services === undefined ? undefined : new Set(spec.services.map(eurekaServiceName));
     this.#deltaMs = Math.max(1, durationMs(spec.deltaInterval));
@@ -114,7 +117,7 @@ class EurekaSource implements DiscoverySource {
       const name = eurekaServiceName(app);
       if (!this.#wanted(name)) continue;
       const built = buildService(app, instances);
-      this.#reportSkips(name, built.skipped);
+      this.#skips.report(name, built.skipped);
       this.#published.set(name, JSON.stringify(built.service.endpoints));
       seen.add(name);
       services.push(built.service);
@@ -148,7 +151,7 @@ class EurekaSource implements DiscoverySource {
         continue;
       }
       const built = buildService(app, instances);
-      this.#reportSkips(name, built.skipped);
+      this.#skips.report(name, built.skipped);
       const key = JSON.stringify(built.service.endpoints);
       if (this.#published.get(name) === key) continue;
       this.#published.set(name, key);
@@ -162,18 +165,7 @@ class EurekaSource implements DiscoverySource {
 
   #forget(name: string): void {
     this.#published.delete(name);
-    this.#reported.delete(name);
-  }
-
-  #reportSkips(name: string, skipped: ReadonlyArray<{ reason: string; raw: string }>): void {
-    const before = this.#reported.get(name);
-    const now = new Set<string>();
-    for (const { reason, raw } of skipped) {
-      now.add(reason);
-      if (!before?.has(reason)) this.#sink.skipped(name, reason, raw);
-    }
-    if (now.size > 0) this.#reported.set(name, now);
-    else this.#reported.delete(name);
+    this.#skips.forget(name);
   }
 
   #reportInvalid(invalid: ReadonlyArray<{ app: string; reason: string; raw: string }>): void {

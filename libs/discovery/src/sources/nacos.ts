@@ -46,6 +46,7 @@ import {
 import { NacosHttp } from './nacos/naming-http.ts';
 import { PushReceiver } from './nacos/push-receiver.ts';
 import { PollLoop } from './poll-loop.ts';
+import { SkipReporter } from './skip-reporter.ts';
 
 export { NacosResponseError, NacosUnavailableError } from './nacos/errors.ts';
 export { buildService as buildNacosService, parseServiceInfo, protocolOf, toEndpoint } from './nacos/model.ts';
@@ -83,7 +84,7 @@ class NacosSource implements DiscoverySource {
   #trusted = new Set<string>();
   /** By grouped name (`group@@service`). */
   readonly #tracked = new Map<string, Tracked>();
-  readonly #reported = new Map<string, Set<string>>();
+  readonly #skips: SkipReporter;
   #requeryMs: number;
   #lastFullAt = 0;
   #needFull = true;
@@ -93,6 +94,7 @@ class NacosSource implements DiscoverySource {
 
   constructor({ spec, sink }: SourceInit<'nacos'>) {
     this.#sink = sink;
+    this.#skips = new SkipReporter(sink);
     this.#spec = spec;
     this.#namespace = spec.namespace ?? NACOS_DEFAULT_NAMESPACE;
     this.#groups = spec.groups ?? [NACOS_DEFAULT_GROUP];
@@ -166,7 +168,7 @@ class NacosSource implements DiscoverySource {
     for (const [key, t] of this.#tracked) {
       if (listed.has(key)) continue;
       this.#tracked.delete(key);
-      this.#reported.delete(t.name);
+      this.#skips.forget(t.name);
     }
     const keys = [...this.#tracked.keys()];
     const infos = await mapLimit(keys, PARALLEL_LISTS, (key) => this.#listInstances(key));
@@ -234,7 +236,7 @@ class NacosSource implements DiscoverySource {
       return parseServiceInfo(payload, t.group);
     } catch (error) {
       if (!(error instanceof NacosPayloadError)) throw error;
-      this.#reportSkips(t.name, [{ reason: error.message, raw: JSON.stringify(payload)?.slice(0, 2000) ?? '' }]);
+      this.#skips.report(t.name, [{ reason: error.message, raw: JSON.stringify(payload)?.slice(0, 2000) ?? '' }]);
       return undefined;
     }
   }
@@ -257,7 +259,7 @@ class NacosSource implements DiscoverySource {
     t.lastRefTime = info.lastRefTime;
     this.#noteCacheMillis(info.cacheMillis);
     const built = buildService(t.name, info);
-    this.#reportSkips(t.name, built.skipped);
+    this.#skips.report(t.name, built.skipped);
     t.built = built.service;
     if (!publish || !t.announced || this.#loop.down) return;
     const json = JSON.stringify(built.service.endpoints);
@@ -283,17 +285,6 @@ class NacosSource implements DiscoverySource {
       wanted(this.#spec, groupedName(service, group)) ||
       wanted(this.#spec, nacosServiceName(service, group, this.#namespace))
     );
-  }
-
-  #reportSkips(name: string, skipped: ReadonlyArray<{ reason: string; raw: string }>): void {
-    const before = this.#reported.get(name);
-    const now = new Set<string>();
-    for (const { reason, raw } of skipped) {
-      now.add(reason);
-      if (!before?.has(reason)) this.#sink.skipped(name, reason, raw);
-    }
-    if (now.size > 0) this.#reported.set(name, now);
-    else this.#reported.delete(name);
   }
 
   /** Pushes are taken from the registry's own addresses only (resolved again at every full sync). */
