@@ -58,6 +58,22 @@ const cases: [string, string | Buffer, number][] = [
   ['body over the limit', `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`, 413],
   ['missing Host on HTTP/1.1', 'GET / HTTP/1.1\r\n\r\n', 400],
   ['bad percent-encoding', 'GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n', 400],
+  // Request smuggling: every ambiguity in framing is refused before a backend sees a byte.
+  ['obs-fold header line', 'GET / HTTP/1.1\r\nHost: a\r\nX-A: a\r\n b\r\n\r\n', 400],
+  ['space before the colon', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length : 5\r\n\r\nhello', 400],
+  ['signed Content-Length', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello', 400],
+  ['unknown transfer coding', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n', 400],
+  ['chunked not last', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n', 400],
+  ['bad chunk size', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n', 400],
+  [
+    'chunk size overflow',
+    'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nhello\r\n0\r\n\r\n',
+    400,
+  ],
+  ['bare LF in the head', 'GET / HTTP/1.1\nHost: a\n\n', 400],
+  ['NUL in a header value', Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nX-A: a\u0000b\r\n\r\n', 'latin1'), 400],
+  ['NUL in the request target', Buffer.from('GET /a\u0000b HTTP/1.1\r\nHost: a\r\n\r\n', 'latin1'), 400],
+  ['unknown HTTP version', 'GET / HTTP/1.7\r\nHost: a\r\n\r\n', 400],
 ];
 
 for (const [name, request, status] of cases) {
