@@ -109,6 +109,10 @@ async function main(): Promise<void> {
     if (warmup > 0) await Promise.all(targets.map((t) => load(t, warmup)));
     const cpuRatio: Record<string, number[]> = {};
     const rpsRatio: Record<string, number[]> = {};
+    const record = (key: string, cpu: number, inverseRps: number): void => {
+      cpuRatio[key] = [...(cpuRatio[key] ?? []), cpu];
+      rpsRatio[key] = [...(rpsRatio[key] ?? []), inverseRps];
+    };
     for (let r = 0; r < rounds; r++) {
       const cpu0 = targets.map((t) => treeCpuMicros(t.pid));
       const results = await Promise.all(targets.map((t) => load(t, duration)));
@@ -119,14 +123,10 @@ async function main(): Promise<void> {
       );
       out(`round ${r + 1}: ${cells.join(' | ')}${errors > 0 ? ` | ${errors} errors` : ''}`);
       for (let i = 1; i < targets.length; i++) {
-        const key = `${targets[i]!.name}/undici`;
-        (cpuRatio[key] ??= []).push(cpuPerReq[i]! / cpuPerReq[0]!);
-        (rpsRatio[key] ??= []).push(results[0]!.rps / results[i]!.rps);
+        record(`${targets[i]!.name}/undici`, cpuPerReq[i]! / cpuPerReq[0]!, results[0]!.rps / results[i]!.rps);
       }
-      if (targets.length === 3) {
-        (cpuRatio['portico/portico-base'] ??= []).push(cpuPerReq[1]! / cpuPerReq[2]!);
-        (rpsRatio['portico/portico-base'] ??= []).push(results[2]!.rps / results[1]!.rps);
-      }
+      if (targets.length === 3)
+        record('portico/portico-base', cpuPerReq[1]! / cpuPerReq[2]!, results[2]!.rps / results[1]!.rps);
     }
     out();
     const show = (label: string, ratios: number[]) =>
