@@ -1,11 +1,23 @@
 /**
- * The admin HTTP server (node:http, no framework): config CRUD under /api/v1, apply, metrics, health, readiness
- * and a debug echo. Errors are PorticoError JSON: `{ error: { code, message, details? } }`.
+ * The admin HTTP server (node:http, no framework): config CRUD under /api/v1, apply, metrics, health and
+ * readiness. Errors are PorticoError JSON: `{ error: { code, message, details? } }`.
+ *
+ * It has no authentication, so it answers only what it can attribute to an operator calling it directly: a
+ * strict request-target (request-target.ts), no proxy in between, a Host it serves, no foreign Origin, and writes
+ * with a JSON or YAML content-type (request-guards.ts). Checks run in that order, before any body is read.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ConfigBus } from '@portico/bus';
-import { ConfigInvalidError, KINDS, type Kind, kindFromName, kindPlural, parseDocuments } from '@portico/config';
+import {
+  ConfigInvalidError,
+  ConfigParseError,
+  KINDS,
+  type Kind,
+  kindFromName,
+  kindPlural,
+  parseDocuments,
+} from '@portico/config';
 import { isPorticoError, type PorticoError } from '@portico/errors';
 import type { Logger, Registry } from '@portico/observability';
 import { applyOne, applyResources, findDuplicates } from './apply.ts';
@@ -14,14 +26,44 @@ import {
   AdminBadRequestError,
   AdminBodyTooLargeError,
   AdminInternalError,
+  AdminMalformedRequestError,
   AdminMethodNotAllowedError,
   AdminNotFoundError,
   AdminOptionsError,
 } from './errors.ts';
+import {
+  checkContentType,
+  checkHost,
+  checkOrigin,
+  checkProxied,
+  type HostPolicy,
+  hostForm,
+  parseAuthority,
+} from './request-guards.ts';
+import { parseRequestTarget, type RequestTarget } from './request-target.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Past this, an oversized body is not drained: the connection is cut. */
 const DRAIN_LIMIT = 16 * MAX_BODY_BYTES;
+
+/**
+ * Listener defaults. Admin calls are small and quick, so a client that takes 10 s to send a head or 30 s for a
+ * whole request is stuck or hostile; 5 s keep-alive matches common clients; 16 KiB heads are Node's default.
+ */
+export const ADMIN_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxHeaderSize: 16 * 1024,
+  allowedHosts: [] as readonly string[],
+  acceptForwarded: false,
+});
+
+/** Names every admin listener serves, whatever it is bound to. */
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+/** Bound to these, the listener's address is the one each connection arrived on (socket.localAddress). */
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]']);
 
 export interface AdminApiOptions {
   bus: ConfigBus;
@@ -29,6 +71,24 @@ export interface AdminApiOptions {
   port: number;
   /** Default 127.0.0.1: the API writes config and has no auth, so exposing it is a deliberate choice. */
   host?: string;
+  /**
+   * Host names beside the built-in ones (localhost, 127.0.0.1, [::1] and the bound address), for operators who
+   * reach the API by a name: `admin.example.com` (any port) or `admin.example.com:9901`. Default none.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Answer requests that carry Forwarded, X-Forwarded-* or X-Real-IP: only for an operator's own (authenticating)
+   * proxy in front. Default false. A request that came through Portico's proxy (its Via) is refused regardless.
+   */
+  acceptForwarded?: boolean;
+  /** Time to receive a request head; the client gets 408 and the connection closes. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Time to receive a whole request. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Idle time allowed between requests on a kept-alive connection. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+  /** Largest request head in bytes (431 past it). Default 16 KiB. */
+  maxHeaderSize?: number;
   registry: Registry;
   isReady: () => boolean;
   logger: Logger;
@@ -61,16 +121,58 @@ function guard(opts: AdminApiOptions): void {
     throw new AdminOptionsError('registry', 'must be a prom-client Registry');
   if (typeof opts.isReady !== 'function') throw new AdminOptionsError('isReady', 'must be a function');
   if (typeof opts.logger?.info !== 'function') throw new AdminOptionsError('logger', 'must be a Logger');
+  if (opts.allowedHosts !== undefined) {
+    if (!Array.isArray(opts.allowedHosts)) throw new AdminOptionsError('allowedHosts', 'must be an array of strings');
+    for (const h of opts.allowedHosts)
+      if (typeof h !== 'string' || parseAuthority(h) === undefined)
+        throw new AdminOptionsError('allowedHosts', `entries must be "name" or "name:port", got ${JSON.stringify(h)}`);
+  }
+  if (opts.acceptForwarded !== undefined && typeof opts.acceptForwarded !== 'boolean')
+    throw new AdminOptionsError('acceptForwarded', 'must be a boolean');
+  for (const name of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxHeaderSize'] as const) {
+    const v = opts[name];
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0))
+      throw new AdminOptionsError(name, 'must be a positive integer');
+  }
+  const headersTimeout = opts.headersTimeoutMs ?? ADMIN_DEFAULTS.headersTimeoutMs;
+  if (headersTimeout > (opts.requestTimeoutMs ?? ADMIN_DEFAULTS.requestTimeoutMs))
+    throw new AdminOptionsError('headersTimeoutMs', 'must not be more than requestTimeoutMs');
 }
 
 export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
   guard(opts);
   const { bus, registry, isReady } = opts;
   const logger = opts.logger.child({ component: 'admin-api' });
+  const bindHost = opts.host ?? ADMIN_DEFAULTS.host;
+  const acceptForwarded = opts.acceptForwarded ?? ADMIN_DEFAULTS.acceptForwarded;
+  const headersTimeout = opts.headersTimeoutMs ?? ADMIN_DEFAULTS.headersTimeoutMs;
+  const requestTimeout = opts.requestTimeoutMs ?? ADMIN_DEFAULTS.requestTimeoutMs;
+  const names = new Set(LOOPBACK_NAMES);
+  if (!WILDCARDS.has(bindHost)) names.add(hostForm(bindHost));
+  const policy: HostPolicy = {
+    port: 0, // set once listening
+    names,
+    allowed: (opts.allowedHosts ?? ADMIN_DEFAULTS.allowedHosts).map((h) => parseAuthority(h)!),
+  };
 
-  async function handle(req: IncomingMessage, url: URL): Promise<Reply> {
+  /** Everything that can refuse a request before it is routed, cheapest and most telling first. */
+  function admit(req: IncomingMessage): RequestTarget {
+    const target = parseRequestTarget(req.url ?? '');
+    checkProxied(req.headersDistinct, acceptForwarded);
+    checkHost(req.headersDistinct, policy, req.socket.localAddress);
+    checkOrigin(req.headersDistinct, policy, req.socket.localAddress);
+    return target;
+  }
+
+  /** A write's body, once its content-type says JSON or YAML (a cross-site form or text/plain post cannot). */
+  function writeBody(req: IncomingMessage): Promise<string> {
+    checkContentType(req.headers);
+    return readBody(req);
+  }
+
+  async function handle(req: IncomingMessage, target: RequestTarget): Promise<Reply> {
     const method = req.method ?? 'GET';
-    const path = url.pathname;
+    const { path, segments } = target;
     const allow = (methods: readonly string[]) => {
       if (!methods.includes(method)) throw new AdminMethodNotAllowedError(method, path, methods);
     };
@@ -87,26 +189,15 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
       allow(['GET', 'HEAD']);
       return { status: 200, body: await registry.metrics(), headers: { 'content-type': registry.contentType } };
     }
-    if (path === '/debug/echo' || path.startsWith('/debug/echo/')) {
-      await readBody(req); // drained so keep-alive works; the echo is about the head
-      const query: Record<string, string | string[]> = {};
-      for (const [k, v] of url.searchParams) {
-        const prev = query[k];
-        query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-      }
-      return json(200, { method, path, query, headers: req.headers });
-    }
-
-    const segments = path.split('/').filter(Boolean);
     if (segments[0] !== 'api' || segments[1] !== 'v1' || segments.length < 3 || segments.length > 4)
       throw new AdminNotFoundError(`no such path: ${path}`);
 
     if (segments[2] === 'apply' && segments.length === 3) {
       allow(['POST']);
-      return apply(await readBody(req));
+      return apply(await writeBody(req));
     }
 
-    const kindSegment = decodeSegment(segments[2]!);
+    const kindSegment = segments[2]!;
     const kind = kindFromName(kindSegment);
     if (kind === undefined)
       throw new AdminNotFoundError(
@@ -116,7 +207,7 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
     if (segments.length === 3) {
       allow(['GET', 'HEAD', 'POST']);
       if (method === 'POST') {
-        const resource = single(await readBody(req), kind);
+        const resource = single(await writeBody(req), kind);
         if ((await bus.get(kind, resource.metadata.name)) !== undefined)
           throw new AdminAlreadyExistsError(kind, resource.metadata.name);
         const result = await applyOne(bus, resource);
@@ -125,15 +216,18 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
       return json(200, { apiVersion: 'portico.dev/v1', kind: `${kind}List`, items: await bus.list(kind) });
     }
 
-    const name = decodeSegment(segments[3]!);
+    const name = segments[3]!;
     allow(['GET', 'HEAD', 'PUT', 'DELETE']);
     if (method === 'PUT') {
-      const resource = single(await readBody(req), kind, name);
+      const resource = single(await writeBody(req), kind, name);
       const result = await applyOne(bus, resource);
       const stored = await bus.get(kind, name);
       return json(result.result === 'created' ? 201 : 200, { result: result.result, resource: stored });
     }
     if (method === 'DELETE') {
+      // A body on a DELETE is ignored, but it still must not be one a cross-site page can send.
+      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)
+        checkContentType(req.headers);
       if (!(await bus.delete(kind, name))) throw notFound(kind, name);
       return json(200, { result: 'deleted', kind, name });
     }
@@ -144,41 +238,76 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
 
   async function apply(text: string): Promise<Reply> {
     const parsed = parseDocuments(text, 'body');
+    if (parsed.parseErrors.length > 0) throw new ConfigParseError(parsed.errors);
     const errors = [...parsed.errors, ...findDuplicates(parsed.resources)];
     if (errors.length > 0) throw new ConfigInvalidError(errors, 'nothing applied');
     if (parsed.resources.length === 0) throw new AdminBadRequestError('the body holds no documents');
     return json(200, { results: await applyResources(bus, parsed.resources) });
   }
 
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
-    handle(req, url).then(
-      (reply) => send(res, reply),
-      (err: unknown) => {
-        const error: PorticoError = isPorticoError(err) ? err : new AdminInternalError(err);
-        if (error.status >= 500) logger.error({ err, method: req.method, path: url.pathname }, error.message);
-        else logger.debug({ code: error.code, method: req.method, path: url.pathname }, error.message);
-        const headers: Record<string, string> = {};
-        if (error instanceof AdminMethodNotAllowedError) headers.allow = error.allow.join(', ');
-        // An unread oversized body: close rather than read the rest.
-        if (error instanceof AdminBodyTooLargeError) headers.connection = 'close';
-        send(res, { status: error.status, body: error.toJSON(), headers });
-      },
+  const server: Server = createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? ADMIN_DEFAULTS.keepAliveTimeoutMs,
+      maxHeaderSize: opts.maxHeaderSize ?? ADMIN_DEFAULTS.maxHeaderSize,
+      // Node checks the two timeouts on this tick (30 s by default, longer than the timeouts themselves).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
+      requireHostHeader: true,
+    },
+    (req, res) => {
+      // Logged as sent but cut short: a refused target may be long or hostile.
+      const path = (req.url ?? '').slice(0, 200);
+      new Promise<RequestTarget>((resolve) => resolve(admit(req)))
+        .then((target) => handle(req, target))
+        .then(
+          (reply) => send(res, reply),
+          (err: unknown) => {
+            const error: PorticoError = isPorticoError(err) ? err : new AdminInternalError(err);
+            if (error.status >= 500) logger.error({ err, method: req.method, path }, error.message);
+            else logger.debug({ code: error.code, method: req.method, path }, error.message);
+            const headers: Record<string, string> = {};
+            if (error instanceof AdminMethodNotAllowedError) headers.allow = error.allow.join(', ');
+            // An unread oversized body: close rather than read the rest.
+            if (error instanceof AdminBodyTooLargeError) headers.connection = 'close';
+            send(res, { status: error.status, body: error.toJSON(), headers });
+          },
+        );
+    },
+  );
+  // A connection idle this long is closed, also one that never sends a byte (the headers timeout starts with
+  // the first byte). Kept-alive connections between requests use keepAliveTimeout instead.
+  server.timeout = requestTimeout;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    const error =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AdminMalformedRequestError(408, 'the request took too long to arrive')
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? new AdminMalformedRequestError(431, 'the request head is too large')
+          : new AdminMalformedRequestError(400, 'malformed HTTP request');
+    logger.debug({ code: error.code, reason: err.code }, error.message);
+    const body = `${JSON.stringify(error.toJSON())}\n`;
+    const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[
+      error.status as 400 | 408 | 431
+    ];
+    socket.end(
+      `HTTP/1.1 ${error.status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      () => socket.destroy(), // a client that never reads must not keep the connection half open
     );
-  });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
+    server.listen(opts.port, bindHost, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: opts.host ?? '127.0.0.1' }, 'admin API listening');
+  policy.port = port;
+  logger.info({ port, host: bindHost }, 'admin API listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -199,17 +328,10 @@ function notFound(kind: Kind, name: string): AdminNotFoundError {
   return new AdminNotFoundError(`${kind} "${name}" not found`);
 }
 
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new AdminBadRequestError(`bad percent-encoding in "${segment}"`);
-  }
-}
-
 /** One resource of the URL's kind (and name, for PUT) from a JSON or YAML body. */
 function single(text: string, kind: Kind, name?: string) {
   const parsed = parseDocuments(text, 'body');
+  if (parsed.parseErrors.length > 0) throw new ConfigParseError(parsed.errors);
   if (parsed.errors.length > 0) throw new ConfigInvalidError(parsed.errors);
   if (parsed.resources.length !== 1)
     throw new AdminBadRequestError(`expected one document, got ${parsed.resources.length}; use /api/v1/apply for many`);

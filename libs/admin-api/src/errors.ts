@@ -51,3 +51,68 @@ export class AdminOptionsError extends PorticoError {
     });
   }
 }
+
+/** A request-target the admin API will not interpret: refused, never normalised. */
+export class AdminBadTargetError extends PorticoError {
+  constructor(rule: string) {
+    super('PORTICO_ERR_ADMIN_BAD_TARGET', `bad request-target: ${rule}`, {
+      status: 400,
+      details: [{ path: 'request-target', message: rule }],
+    });
+  }
+}
+
+/** A write whose body type a browser could send cross-site without a preflight (or no type at all). */
+export class AdminUnsupportedMediaTypeError extends PorticoError {
+  constructor(got: string | undefined, accepted: readonly string[]) {
+    const rule = `must be one of ${accepted.join(', ')}`;
+    super(
+      'PORTICO_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE',
+      `${got === undefined ? 'a write needs a content-type' : `content-type "${got}" is not accepted`}; ${rule}`,
+      { status: 415, details: [{ path: 'content-type', message: rule }] },
+    );
+  }
+}
+
+/** A request sent by a page of another origin (CSRF) or a DNS-rebinding page. */
+export class AdminForbiddenOriginError extends PorticoError {
+  constructor(header: string, value: string) {
+    super('PORTICO_ERR_ADMIN_FORBIDDEN_ORIGIN', `${header} "${value}" is not this admin API's origin`, {
+      status: 403,
+      details: [{ path: header, message: 'must be absent or one of the admin API own origins' }],
+    });
+  }
+}
+
+/** A Host this listener does not serve (DNS rebinding): 421, the request went to the wrong server. */
+export class AdminMisdirectedError extends PorticoError {
+  constructor(host: string | undefined, rule: string) {
+    super(
+      'PORTICO_ERR_ADMIN_MISDIRECTED',
+      host === undefined ? 'the request has no Host' : `host "${host}" is not served here`,
+      { status: 421, details: [{ path: 'host', message: rule }] },
+    );
+  }
+}
+
+/** A request that came through a proxy: Portico's own (Via), or any (forwarding headers) unless allowed. */
+export class AdminProxiedError extends PorticoError {
+  constructor(header: string, rule: string) {
+    super('PORTICO_ERR_ADMIN_PROXIED', `the admin API does not answer proxied requests (${header})`, {
+      status: 403,
+      details: [{ path: header, message: rule }],
+    });
+  }
+}
+
+/** What Node's HTTP parser refused before the API saw a request: the status it implies, as JSON. */
+export class AdminMalformedRequestError extends PorticoError {
+  constructor(status: 400 | 408 | 431, message: string) {
+    const code = {
+      400: 'PORTICO_ERR_ADMIN_MALFORMED_REQUEST',
+      408: 'PORTICO_ERR_ADMIN_REQUEST_TIMEOUT',
+      431: 'PORTICO_ERR_ADMIN_HEADERS_TOO_LARGE',
+    }[status];
+    super(code, message, { status });
+  }
+}

@@ -39,6 +39,9 @@ function call(
   body?: string | Buffer | Buffer[],
   headers: Record<string, string> = {},
 ): Promise<Res> {
+  // Writes must say JSON or YAML; the tests that are about something else send JSON's type.
+  if (body !== undefined && headers['content-type'] === undefined)
+    headers = { ...headers, 'content-type': 'application/json' };
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: api.port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -81,13 +84,10 @@ test('healthz, readyz and metrics', async () => {
   assert.match(metrics.text, /portico_process_cpu_user_seconds_total/);
 });
 
-test('debug echo shows method, path, query and headers', async () => {
-  const res = await call('POST', '/debug/echo/a/b?x=1&x=2&y=3', 'ignored', { 'x-request-id': 'abc' });
-  assert.equal(res.status, 200);
-  assert.equal(res.json.method, 'POST');
-  assert.equal(res.json.path, '/debug/echo/a/b');
-  assert.deepEqual(res.json.query, { x: ['1', '2'], y: '3' });
-  assert.equal(res.json.headers['x-request-id'], 'abc');
+test('there is no debug echo: the demo echo is a proxy backend now', async () => {
+  const res = await call('GET', '/debug/echo/a/b?x=1');
+  assert.equal(res.status, 404);
+  assert.equal(res.json.error.code, 'PORTICO_ERR_ADMIN_NOT_FOUND');
 });
 
 test('PUT creates, then configures or leaves unchanged; GET reads back with defaults', async () => {
@@ -250,8 +250,11 @@ test('apply refuses the same resource twice in one batch', async () => {
 });
 
 test('a YAML syntax error is a 400 naming the document', async () => {
-  const res = await call('POST', '/api/v1/apply', 'kind: Route\nmetadata: {name: [\n');
+  const res = await call('POST', '/api/v1/apply', 'kind: Route\nmetadata: {name: [\n', {
+    'content-type': 'application/yaml',
+  });
   assert.equal(res.status, 400);
+  assert.equal(res.json.error.code, 'PORTICO_ERR_CONFIG_PARSE');
   assert.match(res.json.error.details[0].document, /^body#0/);
 });
 
@@ -291,4 +294,54 @@ test('options are guarded, naming the option', async () => {
     }),
     /admin API option "port"/,
   );
+});
+
+test('new listener options are guarded, naming the option', async () => {
+  const base = { bus, port: 0, registry, isReady: () => true, logger: createLogger({ level: 'silent' }) };
+  await assert.rejects(startAdminApi({ ...base, allowedHosts: ['http://x/'] }), /option "allowedHosts"/);
+  await assert.rejects(startAdminApi({ ...base, headersTimeoutMs: 0 }), /option "headersTimeoutMs"/);
+  await assert.rejects(startAdminApi({ ...base, maxHeaderSize: 1.5 }), /option "maxHeaderSize"/);
+  await assert.rejects(
+    startAdminApi({ ...base, headersTimeoutMs: 5000, requestTimeoutMs: 1000 }),
+    /option "headersTimeoutMs" must not be more than requestTimeoutMs/,
+  );
+});
+
+test('allowedHosts adds names; acceptForwarded admits forwarding headers but never a Portico Via', async () => {
+  const other = await startAdminApi({
+    bus,
+    port: 0,
+    registry,
+    isReady: () => true,
+    logger: createLogger({ level: 'silent' }),
+    allowedHosts: ['admin.example.com', 'ops.example.com:8443'],
+    acceptForwarded: true,
+  });
+  const get = (headers: Record<string, string>) =>
+    new Promise<{ status: number; code?: string }>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: other.port, path: '/api/v1/routes', headers }, (r) => {
+        let text = '';
+        r.on('data', (c: Buffer) => {
+          text += c;
+        });
+        r.on('end', () => resolve({ status: r.statusCode!, code: JSON.parse(text).error?.code }));
+      })
+        .on('error', reject)
+        .end();
+    });
+  try {
+    assert.equal((await get({ host: 'admin.example.com' })).status, 200);
+    assert.equal((await get({ host: 'Admin.Example.com:9999' })).status, 200, 'a name without a port: any port');
+    assert.equal((await get({ host: 'ops.example.com:8443' })).status, 200);
+    assert.equal((await get({ host: 'ops.example.com' })).status, 421, 'a name with a port: that port only');
+    assert.equal((await get({ host: 'evil.example' })).status, 421);
+    const origin = await get({ host: 'admin.example.com', origin: 'https://admin.example.com' });
+    assert.equal(origin.status, 200, 'an allowed name is one of our origins');
+    assert.equal((await get({ host: 'admin.example.com', 'x-forwarded-for': '192.0.2.1' })).status, 200);
+    const via = await get({ host: 'admin.example.com', 'x-forwarded-for': '192.0.2.1', via: '1.1 portico' });
+    assert.equal(via.status, 403);
+    assert.equal(via.code, 'PORTICO_ERR_ADMIN_PROXIED');
+  } finally {
+    await other.close();
+  }
 });

@@ -28,9 +28,12 @@ export {
   specSchemas,
 } from './resource.ts';
 export {
+  BackendKind,
   type BackendRef,
+  DEFAULT_UPGRADES,
   type HeaderModifier,
   type PathModifier,
+  PROXY_OWNED_REQUEST_HEADERS,
   RouteFilter,
   type RouteMatch,
   type RouteRetry,
