@@ -42,11 +42,21 @@ export const OutlierDetection = z.strictObject({
   maxEjectionPercent: z.number().int().min(0).max(100).default(50),
 });
 
+/** The defaults here must match the upstream lib's CLUSTER_DEFAULTS (a test there compares them). */
 export const ConnectionPool = z.strictObject({
   /** Connections per endpoint. */
   connections: z.number().int().min(1).max(10_000).default(128),
   keepAliveTimeout: Duration.default('4s'),
   connectTimeout: Duration.default('5s'),
+  /** From the request fully sent (head and body) to the response headers; `0s` disables. */
+  responseHeadersTimeout: Duration.default('60s'),
+  /** Longest silence between response body chunks (SSE and LLM streams pause); `0s` disables. */
+  bodyIdleTimeout: Duration.default('120s'),
+  /**
+   * Requests one client (its address) may have in flight on this Service, so one client can never hold the
+   * whole pool; over it the request is refused with 429. Default: half of `connections` x the number of endpoints. 0 disables.
+   */
+  maxRequestsPerClient: z.number().int().min(0).max(1_000_000).optional(),
 });
 
 export const ServiceSpec = z
@@ -82,3 +92,4 @@ export type ServiceSpec = z.infer<typeof ServiceSpec>;
 export type Endpoint = z.infer<typeof Endpoint>;
 export type HealthCheck = z.infer<typeof HealthCheck>;
 export type OutlierDetection = z.infer<typeof OutlierDetection>;
+export type ConnectionPool = z.infer<typeof ConnectionPool>;

@@ -13,19 +13,25 @@ import type { CallHandle, ClusterRequest, ClusterStats, EndpointState, ResponseS
 const CLOSED_CALL: CallHandle = { abort() {}, resume() {} };
 
 export interface UpstreamClusterOptions {
-  /** Longest silence between response body chunks before the request fails; 0 disables (long streams). */
-  bodyTimeoutMs?: number;
   /** Upper bound of one ejection however often an endpoint was ejected. */
   maxEjectionTimeMs?: number;
 }
 
-/** Defaults live here and only here. */
+/**
+ * Defaults live here (the Service schema's `connectionPool` defaults repeat them for editors; a test keeps the
+ * two equal). Timeouts: undici's 300 s let a hanging backend hold a request for five minutes.
+ */
 export const CLUSTER_DEFAULTS = {
-  bodyTimeoutMs: 300_000,
   maxEjectionTimeMs: 300_000,
   connections: 128,
   keepAliveTimeoutMs: 4_000,
   connectTimeoutMs: 5_000,
+  /** Request fully sent -> response headers; nginx's proxy_read_timeout. Slow work belongs in a stream or a job. */
+  responseHeadersTimeoutMs: 60_000,
+  /** Gap between body chunks: twice the headers time, as SSE and LLM token streams pause (reasoning, tool calls). */
+  bodyIdleTimeoutMs: 120_000,
+  /** maxRequestsPerClient when unset: this share of the Service's connections (`connections` x endpoints, at least 1). */
+  clientShareOfConnections: 0.5,
 } as const;
 
 type Spec = Service['spec'];
@@ -47,7 +53,13 @@ export class UpstreamCluster {
     timeouts: 0,
     ejections: 0,
     panicPicks: 0,
+    clientLimited: 0,
+    drained: 0,
   };
+  /** In-flight requests per clientKey; a key is deleted at zero so the map holds only active clients. */
+  readonly #clients = new Map<string, number>();
+  /** maxRequestsPerClient in force; 0 = not counted. */
+  #clientLimit = 0;
   #spec: Spec;
   #list: UpstreamEndpoint[] = [];
   #available: UpstreamEndpoint[] | undefined;
@@ -69,13 +81,10 @@ export class UpstreamCluster {
 
   constructor(service: Service, options: UpstreamClusterOptions = {}) {
     guardService(service);
-    for (const key of ['bodyTimeoutMs', 'maxEjectionTimeMs'] as const) {
-      const v = options[key];
-      if (v !== undefined && !(Number.isInteger(v) && v >= 0))
-        throw new UpstreamOptionError(key, 'must be an integer number of milliseconds >= 0');
-    }
+    const v = options.maxEjectionTimeMs;
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0))
+      throw new UpstreamOptionError('maxEjectionTimeMs', 'must be an integer number of milliseconds >= 0');
     this.#options = {
-      bodyTimeoutMs: options.bodyTimeoutMs ?? CLUSTER_DEFAULTS.bodyTimeoutMs,
       maxEjectionTimeMs: options.maxEjectionTimeMs ?? CLUSTER_DEFAULTS.maxEjectionTimeMs,
     };
     this.name = service.metadata.name;
@@ -84,10 +93,27 @@ export class UpstreamCluster {
     this.#lbType = service.spec.loadBalancer.type;
     this.#balancer = balancers[this.#lbType]();
     const outlierOf = () => this.#outlier;
+    const clientLimitOf = () => this.#clientLimit;
+    const clients = this.#clients;
     const context: ClusterContext = {
       name: this.name,
       get outlierDetection() {
         return outlierOf() !== undefined;
+      },
+      get clientLimit() {
+        return clientLimitOf();
+      },
+      acquireClient: (key) => {
+        const n = clients.get(key) ?? 0;
+        if (n >= this.#clientLimit) return false;
+        clients.set(key, n + 1);
+        return true;
+      },
+      releaseClient: (key) => {
+        const n = clients.get(key);
+        if (n === undefined) return;
+        if (n <= 1) clients.delete(key);
+        else clients.set(key, n - 1);
       },
       stats: this.#stats,
       select: (hashKey, exclude) => this.#select(hashKey, exclude),
@@ -125,6 +151,21 @@ export class UpstreamCluster {
 
   endpoints(): EndpointState[] {
     return this.#list.map((e) => e.state());
+  }
+
+  /** Requests this client (a ClusterRequest.clientKey) has in flight, counted against maxRequestsPerClient. */
+  inFlightFor(clientKey: string): number {
+    return this.#clients.get(clientKey) ?? 0;
+  }
+
+  /** How many clients have requests in flight (the per-client map's size). */
+  get clientsInFlight(): number {
+    return this.#clients.size;
+  }
+
+  /** The per-client limit in force (0: none). */
+  get maxRequestsPerClient(): number {
+    return this.#clientLimit;
   }
 
   /** Live counters (read them, don't write). */
@@ -181,7 +222,14 @@ export class UpstreamCluster {
   }
 
   #apply(spec: Spec): void {
-    const pool = poolOptions(spec, this.#options.bodyTimeoutMs);
+    const pool = poolOptions(spec);
+    const perClient = spec.connectionPool?.maxRequestsPerClient;
+    // The share is of the whole Service (every endpoint's pool): a client of a 10-endpoint Service may hold more
+    // than one of a single endpoint.
+    const endpoints = Math.max(1, new Set(spec.endpoints.map((e) => endpointKey(e.address, e.port))).size);
+    this.#clientLimit =
+      perClient ??
+      Math.max(1, Math.floor(pool.connections * endpoints * CLUSTER_DEFAULTS.clientShareOfConnections));
     const old = new Map(this.#list.map((e) => [e.key, e]));
     const next: UpstreamEndpoint[] = [];
     for (const def of spec.endpoints) {
@@ -243,13 +291,15 @@ function guardService(service: Service): void {
     );
 }
 
-function poolOptions(spec: Spec, bodyTimeoutMs: number): PoolOptions {
+function poolOptions(spec: Spec): PoolOptions {
   const p = spec.connectionPool;
+  const d = CLUSTER_DEFAULTS;
   return {
-    connections: p?.connections ?? CLUSTER_DEFAULTS.connections,
-    keepAliveTimeoutMs: p ? durationMs(p.keepAliveTimeout) : CLUSTER_DEFAULTS.keepAliveTimeoutMs,
-    connectTimeoutMs: p ? durationMs(p.connectTimeout) : CLUSTER_DEFAULTS.connectTimeoutMs,
-    bodyTimeoutMs,
+    connections: p?.connections ?? d.connections,
+    keepAliveTimeoutMs: p ? durationMs(p.keepAliveTimeout) : d.keepAliveTimeoutMs,
+    connectTimeoutMs: p ? durationMs(p.connectTimeout) : d.connectTimeoutMs,
+    responseHeadersTimeoutMs: p ? durationMs(p.responseHeadersTimeout) : d.responseHeadersTimeoutMs,
+    bodyIdleTimeoutMs: p ? durationMs(p.bodyIdleTimeout) : d.bodyIdleTimeoutMs,
     http2: spec.protocol === 'http2' || spec.protocol === 'grpc',
   };
 }

@@ -5,7 +5,10 @@ export interface PoolOptions {
   connections: number;
   keepAliveTimeoutMs: number;
   connectTimeoutMs: number;
-  bodyTimeoutMs: number;
+  /** From the request fully sent to response headers; 0 disables. Applied per request (updates apply at once). */
+  responseHeadersTimeoutMs: number;
+  /** Longest silence between response body chunks; 0 disables. Applied per request. */
+  bodyIdleTimeoutMs: number;
   /** Speak HTTP/2 with prior knowledge (h2c): Services with protocol http2 or grpc. */
   http2: boolean;
 }
@@ -54,7 +57,8 @@ export class UpstreamEndpoint {
       this.#pool = new Pool(`http://${this.key}`, {
         connections: o.connections,
         keepAliveTimeout: o.keepAliveTimeoutMs,
-        bodyTimeout: o.bodyTimeoutMs,
+        headersTimeout: o.responseHeadersTimeoutMs,
+        bodyTimeout: o.bodyIdleTimeoutMs,
         connect: { timeout: o.connectTimeoutMs },
         ...(o.http2 ? { allowH2: true, useH2c: true } : {}),
       });

@@ -73,6 +73,37 @@ export class UpstreamAbortedError extends UpstreamError {
   }
 }
 
+/**
+ * The client already has its share of the Service's requests in flight (`connectionPool.maxRequestsPerClient`).
+ * 429: it is this client's concurrency, not the Service, that is over; never counted against an endpoint.
+ */
+export class UpstreamClientLimitError extends UpstreamError {
+  readonly limit: number;
+  constructor(where: UpstreamErrorWhere, limit: number) {
+    super(
+      'PORTICO_ERR_UPSTREAM_CLIENT_LIMIT',
+      429,
+      `too many requests in flight for one client (limit ${limit})`,
+      where,
+    );
+    this.limit = limit;
+  }
+}
+
+/**
+ * The client's request body failed while it was being sent (client gone, body stream errored or cut by a limit).
+ * The client's fault, never the endpoint's: status is the cause's own 4xx status (a body limit's 413) or 499.
+ */
+export class UpstreamClientBodyError extends UpstreamError {
+  constructor(where: UpstreamErrorWhere, cause: unknown) {
+    const own = (cause as { status?: unknown } | null)?.status;
+    const status = typeof own === 'number' && own >= 400 && own < 500 ? own : 499;
+    super('PORTICO_ERR_UPSTREAM_CLIENT_BODY', status, `request body from the client failed: ${reason(cause)}`, where, {
+      cause,
+    });
+  }
+}
+
 /** Retries were made and the last attempt failed too; `cause` is the last attempt's error, `status` its status. */
 export class UpstreamAllFailedError extends UpstreamError {
   readonly attempts: number;

@@ -18,6 +18,8 @@ export { CLUSTER_DEFAULTS, UpstreamCluster, type UpstreamClusterOptions } from '
 export {
   UpstreamAbortedError,
   UpstreamAllFailedError,
+  UpstreamClientBodyError,
+  UpstreamClientLimitError,
   UpstreamClosedError,
   UpstreamConnectError,
   UpstreamError,

@@ -30,7 +30,11 @@ export interface ClusterRequest {
   /** ConsistentHash key; see hashKeyFor(). */
   hashKey?: string;
   retry?: RetryPolicy;
-  /** Per attempt: time until response headers. */
+  /**
+   * Per attempt: time until response headers. It runs while the request waits for a connection, stops while the
+   * request body is uploading (the client's pace is not the endpoint's) and starts again, whole, once the request
+   * has been fully sent.
+   */
   backendTimeoutMs?: number;
   /** Whole request across retries and backoff, until response headers (a route's timeouts.request). */
   requestTimeoutMs?: number;
@@ -38,6 +42,11 @@ export interface ClusterRequest {
   signal?: AbortSignal;
   /** 'websocket' etc: an Upgrade request, answered through sink.onUpgrade. */
   upgrade?: string;
+  /**
+   * Who the request is for (the client address the proxy decided): a client may hold at most its share of the
+   * Service's connections (`connectionPool.maxRequestsPerClient`). Unset: not counted.
+   */
+  clientKey?: string;
 }
 
 /** A dispatched request, as its caller holds it. */
@@ -62,6 +71,11 @@ export interface ResponseSink {
   /** Before or after start; err.status 502/503/504 (499 when the request's signal aborted). */
   onResponseError(err: UpstreamError): void;
   onUpgrade?(statusCode: number, headers: Headers, socket: Duplex): void;
+  /**
+   * A 1xx other than 101 (103 Early Hints, an unasked-for 102) before the final response of the current attempt;
+   * the final response still comes through onResponseStart. Nothing is committed by it.
+   */
+  onInformational?(statusCode: number, headers: Headers): void;
 }
 
 export interface EndpointState {
@@ -90,4 +104,8 @@ export interface ClusterStats {
   ejections: number;
   /** Picks made while every endpoint was unhealthy or ejected. */
   panicPicks: number;
+  /** Requests refused because their client already had its share of the Service in flight. */
+  clientLimited: number;
+  /** Cancelled requests whose response was read and dropped to keep an HTTP/1.1 connection. */
+  drained: number;
 }

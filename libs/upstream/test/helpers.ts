@@ -5,7 +5,7 @@ import { after } from 'node:test';
 import { API_VERSION, type Service, ServiceSpec } from '@portico/config';
 import { UpstreamCluster } from '../src/cluster.ts';
 import type { UpstreamError } from '../src/errors.ts';
-import type { ClusterRequest, Headers, ResponseSink } from '../src/types.ts';
+import type { CallHandle, ClusterRequest, Headers, ResponseSink } from '../src/types.ts';
 
 /** A Service resource with schema defaults applied. */
 export function service(name: string, spec: Record<string, unknown>): Service {
@@ -64,7 +64,21 @@ export interface Result {
 
 /** Dispatch and gather the whole response (or the error). */
 export function fetchVia(cluster: UpstreamCluster, req: Partial<ClusterRequest> = {}): Promise<Result> {
-  return new Promise((resolve) => {
+  return dispatchVia(cluster, req).result;
+}
+
+export interface Dispatched {
+  call: CallHandle;
+  result: Promise<Result>;
+  /** 1xx responses the sink was told about, in order. */
+  informational: { status: number; headers: Headers }[];
+}
+
+/** Like fetchVia, keeping the call handle (to cancel it) and the 1xx responses the sink heard. */
+export function dispatchVia(cluster: UpstreamCluster, req: Partial<ClusterRequest> = {}): Dispatched {
+  const informational: Dispatched['informational'] = [];
+  let call!: CallHandle;
+  const result = new Promise<Result>((resolve) => {
     const chunks: Buffer[] = [];
     const result: Result = { body: Buffer.alloc(0), errorAfterStart: false };
     const sink: ResponseSink = {
@@ -88,9 +102,13 @@ export function fetchVia(cluster: UpstreamCluster, req: Partial<ClusterRequest> 
         result.body = Buffer.concat(chunks);
         resolve(result);
       },
+      onInformational(status, headers) {
+        informational.push({ status, headers });
+      },
     };
-    cluster.dispatch({ method: 'GET', path: '/', headers: {}, body: null, ...req }, sink);
+    call = cluster.dispatch({ method: 'GET', path: '/', headers: {}, body: null, ...req }, sink);
   });
+  return { call, result, informational };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

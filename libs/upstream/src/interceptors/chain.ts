@@ -17,6 +17,12 @@ export interface ClusterContext {
   /** Outlier detection input; no-ops when the service has none. */
   onStatus(endpoint: UpstreamEndpoint, status: number): void;
   onConnectFailure(endpoint: UpstreamEndpoint): void;
+  /** Per-client in-flight limit (connectionPool.maxRequestsPerClient); 0 = clients are not counted. */
+  readonly clientLimit: number;
+  /** Take one of the client's slots; false when it already has clientLimit in flight. */
+  acquireClient(key: string): boolean;
+  /** Give one back (the key goes at zero). */
+  releaseClient(key: string): void;
 }
 
 /** One try of a request. The innermost interceptor sets `endpoint` and binds the undici controller. */
@@ -25,7 +31,10 @@ export class Attempt {
   /** Endpoints earlier attempts of this request went to (undefined on the first). */
   readonly exclude: ReadonlySet<UpstreamEndpoint> | undefined;
   endpoint: UpstreamEndpoint | undefined;
-  #controller: Controller | undefined;
+  /** The request's head and body are all on the wire (undici's onRequestSent). */
+  sent = false;
+  /** undici's controller once the request started on a connection. */
+  protected controller: Controller | undefined;
   #abortReason: UpstreamError | undefined;
 
   constructor(req: ClusterRequest, exclude: ReadonlySet<UpstreamEndpoint> | undefined) {
@@ -41,21 +50,27 @@ export class Attempt {
   abort(reason: UpstreamError): void {
     if (this.#abortReason !== undefined) return;
     this.#abortReason = reason;
-    this.#controller?.abort(reason);
+    this.controller?.abort(reason);
   }
 
-  /** Called by the innermost interceptor when undici starts the request; false if it was already cancelled. */
-  bind(controller: Controller): boolean {
-    this.#controller = controller;
-    if (this.#abortReason === undefined) return true;
-    controller.abort(this.#abortReason);
-    return false;
+  /**
+   * Called by the innermost interceptor when undici starts the request on a connection. One cancelled while it
+   * waited is refused by throwing: undici then drops it from its queue and keeps the connection, where aborting
+   * through the controller would destroy an HTTP/1.1 socket that carried nothing of it.
+   */
+  bind(controller: Controller): void {
+    if (this.#abortReason !== undefined) throw this.#abortReason;
+    this.controller = controller;
   }
 }
 
 /** The v8 undici handler shape, with errors already turned into UpstreamErrors. */
 export interface AttemptHandler {
   onRequestStart(controller: Controller): void;
+  /** Head and body are all written upstream (after onRequestStart; may come after onResponseStart too). */
+  onRequestSent(): void;
+  /** A 1xx other than 101 before the final response (which still comes through onResponseStart). */
+  onInformational(controller: Controller, statusCode: number, headers: Headers): void;
   onResponseStart(controller: Controller, statusCode: number, headers: Headers): void;
   onResponseData(controller: Controller, chunk: Buffer): void;
   onResponseEnd(controller: Controller, trailers: Headers): void;
@@ -76,6 +91,12 @@ export class ForwardingHandler implements AttemptHandler {
 
   onRequestStart(controller: Controller): void {
     this.next.onRequestStart(controller);
+  }
+  onRequestSent(): void {
+    this.next.onRequestSent();
+  }
+  onInformational(controller: Controller, statusCode: number, headers: Headers): void {
+    this.next.onInformational(controller, statusCode, headers);
   }
   onResponseStart(controller: Controller, statusCode: number, headers: Headers): void {
     this.next.onResponseStart(controller, statusCode, headers);

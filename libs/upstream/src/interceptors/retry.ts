@@ -1,6 +1,12 @@
 import type { Duplex } from 'node:stream';
 import type { UpstreamEndpoint } from '../endpoint.ts';
-import { UpstreamAbortedError, UpstreamAllFailedError, type UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import {
+  UpstreamAbortedError,
+  UpstreamAllFailedError,
+  UpstreamClientLimitError,
+  type UpstreamError,
+  UpstreamTimeoutError,
+} from '../errors.ts';
 import { backoffDelay, isIdempotent } from '../retry-policy.ts';
 import type { CallHandle, ClusterRequest, Headers, ResponseSink } from '../types.ts';
 import { Attempt, type AttemptDispatch, type AttemptHandler, type ClusterContext, type Controller } from './chain.ts';
@@ -9,6 +15,14 @@ export type ClusterDispatch = (req: ClusterRequest, sink: ResponseSink) => CallH
 
 /** A retryable response's body is read and dropped (keeps the connection) up to this much, else the socket is cut. */
 const DISCARD_LIMIT = 64 * 1024;
+
+/**
+ * A request cancelled by its client after it was fully sent over HTTP/1.1: aborting would close the socket
+ * (HTTP/1.1 cannot cancel one request on a connection), so its response is read and dropped instead, up to
+ * DISCARD_LIMIT bytes and this long; past either the socket is cut after all. Over HTTP/2 a cancel is a
+ * RST_STREAM and costs no connection, so nothing is drained there.
+ */
+const CANCEL_DRAIN_MS = 1_000;
 
 /**
  * The outermost step: runs attempts until one is committed to the sink, then streams it. A response is
@@ -29,7 +43,7 @@ class ClusterCall implements CallHandle {
   readonly #sink: ResponseSink;
   /** Endpoints earlier attempts went to; made on the first retry (most requests never need it). */
   #tried: Set<UpstreamEndpoint> | undefined;
-  #attempt: Attempt | undefined;
+  #attempt: CallAttempt | undefined;
   #attempts = 0;
   #committed = false;
   #done = false;
@@ -39,6 +53,10 @@ class ClusterCall implements CallHandle {
   #backoffTimer: NodeJS.Timeout | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #onAbort: (() => void) | undefined;
+  /** Holds one of its client's in-flight slots (ClusterRequest.clientKey). */
+  #clientHeld = false;
+  /** The cancelled attempt is draining its response: the client slot is given back when that ends. */
+  #draining = false;
 
   constructor(cluster: ClusterContext, next: AttemptDispatch, req: ClusterRequest, sink: ResponseSink) {
     this.#cluster = cluster;
@@ -49,6 +67,18 @@ class ClusterCall implements CallHandle {
 
   start(): void {
     const stats = this.#cluster.stats;
+    const key = this.#req.clientKey;
+    if (key !== undefined && this.#cluster.clientLimit > 0) {
+      if (!this.#cluster.acquireClient(key)) {
+        stats.clientLimited++;
+        this.#done = true;
+        this.#sink.onResponseError(
+          new UpstreamClientLimitError({ cluster: this.#cluster.name }, this.#cluster.clientLimit),
+        );
+        return;
+      }
+      this.#clientHeld = true;
+    }
     stats.requests++;
     stats.activeRequests++;
     const signal = this.#req.signal;
@@ -63,6 +93,7 @@ class ClusterCall implements CallHandle {
             { cluster: this.#cluster.name, endpoint: this.#attempt?.endpoint?.key },
             signal.reason,
           ),
+          true,
         );
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
@@ -87,7 +118,10 @@ class ClusterCall implements CallHandle {
   }
 
   abort(): void {
-    this.#cancel(new UpstreamAbortedError({ cluster: this.#cluster.name, endpoint: this.#attempt?.endpoint?.key }));
+    this.#cancel(
+      new UpstreamAbortedError({ cluster: this.#cluster.name, endpoint: this.#attempt?.endpoint?.key }),
+      true,
+    );
   }
 
   isCurrent(attempt: Attempt): boolean {
@@ -108,6 +142,23 @@ class ClusterCall implements CallHandle {
 
   resume(): void {
     if (!this.#done) this.#controller?.resume();
+  }
+
+  onInformational(attempt: CallAttempt, statusCode: number, headers: Headers): void {
+    // 101 only ever answers an upgrade (onRequestUpgrade); a retryable response being dropped has no hints to give
+    if (statusCode === 101 || this.#committed || attempt.discarding) return;
+    this.#sink.onInformational?.(statusCode, headers);
+  }
+
+  countDrained(): void {
+    this.#cluster.stats.drained++;
+  }
+
+  /** The client's slot, when held, goes back (at the end of the call, or of a cancelled attempt's drain). */
+  releaseClient(): void {
+    if (!this.#clientHeld) return;
+    this.#clientHeld = false;
+    this.#cluster.releaseClient(this.#req.clientKey!);
   }
 
   onResponseData(attempt: CallAttempt, controller: Controller, chunk: Buffer): void {
@@ -204,13 +255,17 @@ class ClusterCall implements CallHandle {
     this.#backoffTimer = setTimeout(() => this.#send(), delay);
   }
 
-  /** Client gone or request deadline: stop everything, tell the sink. */
-  #cancel(err: UpstreamError): void {
+  /** Client gone (mayDrain) or request deadline: stop everything, tell the sink. */
+  #cancel(err: UpstreamError, mayDrain = false): void {
     if (this.#done) return;
     const attempt = this.#attempt;
+    if (mayDrain && attempt?.mayDrain()) {
+      this.#draining = true;
+      attempt.drain(err);
+    }
     this.#finish();
     this.#sink.onResponseError(err);
-    attempt?.abort(err);
+    if (!this.#draining) attempt?.abort(err);
   }
 
   #finish(): void {
@@ -224,6 +279,7 @@ class ClusterCall implements CallHandle {
     clearTimeout(this.#backoffTimer);
     clearTimeout(this.#deadlineTimer);
     if (this.#onAbort !== undefined) this.#req.signal?.removeEventListener('abort', this.#onAbort);
+    if (!this.#draining) this.releaseClient();
   }
 }
 
@@ -236,28 +292,77 @@ class CallAttempt extends Attempt implements AttemptHandler {
   /** A retryable response whose body is being read and dropped. */
   discarding = false;
   discarded = 0;
+  /** Cancelled by the client, response read and dropped to keep the HTTP/1.1 connection (CANCEL_DRAIN_MS). */
+  #drainTimer: NodeJS.Timeout | undefined;
+  #drainReason: UpstreamError | undefined;
 
   constructor(call: ClusterCall, req: ClusterRequest, exclude: ReadonlySet<UpstreamEndpoint> | undefined) {
     super(req, exclude);
     this.#call = call;
   }
 
-  onRequestStart(): void {}
+  /**
+   * Whether a cancel can read the response out instead of cutting the socket: HTTP/1.1, the request fully sent
+   * (a half-sent request can only end with the socket), not an upgrade.
+   */
+  mayDrain(): boolean {
+    const c = this.controller;
+    const e = this.endpoint;
+    return this.sent && c !== undefined && !c.aborted && e !== undefined && !e.poolOptions.http2 && !this.req.upgrade;
+  }
 
+  drain(reason: UpstreamError): void {
+    this.#drainReason = reason;
+    this.discarding = false;
+    this.discarded = 0;
+    this.#drainTimer = setTimeout(drainTimedOut, CANCEL_DRAIN_MS, this);
+    const c = this.controller!;
+    if (c.paused) c.resume();
+  }
+
+  /** Drain over: done or failed by itself, or (cut) too slow or too big, so the socket goes after all. */
+  endDrain(cut: boolean): void {
+    const reason = this.#drainReason;
+    if (reason === undefined) return;
+    this.#drainReason = undefined;
+    clearTimeout(this.#drainTimer);
+    if (cut) this.abort(reason);
+    this.#call.releaseClient();
+  }
+
+  onRequestStart(): void {}
+  onRequestSent(): void {}
+
+  onInformational(_controller: Controller, statusCode: number, headers: Headers): void {
+    if (this.#call.isCurrent(this)) this.#call.onInformational(this, statusCode, headers);
+  }
   onResponseStart(controller: Controller, statusCode: number, headers: Headers): void {
     if (this.#call.isCurrent(this)) this.#call.onResponseStart(this, controller, statusCode, headers);
   }
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.#call.isCurrent(this)) this.#call.onResponseData(this, controller, chunk);
+    else if (this.#drainReason !== undefined) {
+      this.discarded += chunk.length;
+      if (this.discarded > DISCARD_LIMIT) this.endDrain(true);
+    }
   }
   onResponseEnd(_controller: Controller, trailers: Headers): void {
     if (this.#call.isCurrent(this)) this.#call.onResponseEnd(this, trailers);
+    else if (this.#drainReason !== undefined) {
+      this.#call.countDrained();
+      this.endDrain(false);
+    }
   }
   onResponseError(err: UpstreamError): void {
     if (this.#call.isCurrent(this)) this.#call.onResponseError(this, err);
+    else this.endDrain(false);
   }
   onRequestUpgrade(_controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
     if (this.#call.isCurrent(this)) this.#call.onRequestUpgrade(statusCode, headers, socket);
     else socket.destroy();
   }
+}
+
+function drainTimedOut(attempt: CallAttempt): void {
+  attempt.endDrain(true);
 }

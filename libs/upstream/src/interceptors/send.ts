@@ -1,8 +1,9 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { connectErrorChannel } from '../channels.ts';
 import type { UpstreamEndpoint } from '../endpoint.ts';
 import {
+  UpstreamClientBodyError,
   UpstreamConnectError,
   UpstreamError,
   type UpstreamErrorWhere,
@@ -26,6 +27,7 @@ export function send(cluster: ClusterContext): AttemptDispatch {
     attempt.endpoint = endpoint;
     endpoint.active++;
     const pooled = new PoolHandler(cluster, endpoint, attempt, handler);
+    const o = endpoint.poolOptions;
     try {
       endpoint.pool().dispatch(
         {
@@ -36,6 +38,10 @@ export function send(cluster: ClusterContext): AttemptDispatch {
           upgrade: req.upgrade ?? null,
           // a body-less GET/HEAD can be resent on a fresh socket by undici; others never silently
           idempotent: req.body === null && (req.method === 'GET' || req.method === 'HEAD'),
+          // Per request, so a Service update applies at once. undici's headers timer runs from the start of the
+          // write, upload included: with a body, PoolHandler times the headers from onRequestSent instead.
+          headersTimeout: req.body === null ? o.responseHeadersTimeoutMs : 0,
+          bodyTimeout: o.bodyIdleTimeoutMs,
         },
         pooled,
       );
@@ -52,7 +58,12 @@ class PoolHandler implements Dispatcher.DispatchHandler {
   readonly #endpoint: UpstreamEndpoint;
   readonly #attempt: Attempt;
   readonly #next: AttemptHandler;
+  #controller: Controller | undefined;
+  /** Response headers timer of a request with a body, armed when the body is all sent. */
+  #headersTimer: NodeJS.Timeout | undefined;
+  #headersMs = 0;
   #started = false;
+  #responded = false;
   #finished = false;
 
   constructor(cluster: ClusterContext, endpoint: UpstreamEndpoint, attempt: Attempt, next: AttemptHandler) {
@@ -64,10 +75,41 @@ class PoolHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Controller): void {
     this.#started = true;
-    if (this.#attempt.bind(controller)) this.#next.onRequestStart(controller);
+    // throws when the attempt was cancelled while queued: undici drops the request and keeps the connection
+    this.#attempt.bind(controller);
+    this.#controller = controller;
+    this.#next.onRequestStart(controller);
+  }
+
+  onRequestSent(): void {
+    this.#attempt.sent = true;
+    if (this.#attempt.req.body !== null && !this.#responded && !this.#finished) {
+      const ms = this.#endpoint.poolOptions.responseHeadersTimeoutMs;
+      if (ms > 0) {
+        this.#headersMs = ms;
+        this.#headersTimer = setTimeout(headersTimedOut, ms, this);
+      }
+    }
+    this.#next.onRequestSent();
+  }
+
+  /** The endpoint took longer than the Service's responseHeadersTimeout after the whole request was sent. */
+  headersTimedOut(): void {
+    this.#headersTimer = undefined;
+    if (this.#responded || this.#finished) return;
+    this.#cluster.stats.timeouts++;
+    const where = { cluster: this.#cluster.name, endpoint: this.#endpoint.key };
+    this.#controller?.abort(new UpstreamTimeoutError(where, this.#headersMs, 'response headers'));
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) {
+      // undici reports a 1xx (HTTP/1.1 and HTTP/2) through onResponseStart, then the final response again
+      this.#next.onInformational(controller, statusCode, headers as Headers);
+      return;
+    }
+    this.#responded = true;
+    if (this.#headersTimer !== undefined) this.#clearHeadersTimer();
     this.#next.onResponseStart(controller, statusCode, headers as Headers);
   }
 
@@ -88,7 +130,12 @@ class PoolHandler implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Controller | null, error: Error): void {
     this.#finish();
     const where = { cluster: this.#cluster.name, endpoint: this.#endpoint.key };
-    const err = classify(error, this.#started, where);
+    const body = this.#attempt.req.body;
+    const err =
+      body !== null && causedByClientBody(body, error)
+        ? new UpstreamClientBodyError(where, error)
+        : classify(error, this.#started, where);
+    if (err !== error && err.code === 'PORTICO_ERR_UPSTREAM_TIMEOUT') this.#cluster.stats.timeouts++;
     if (err.connectFailure) {
       this.#cluster.stats.connectErrors++;
       if (connectErrorChannel.hasSubscribers)
@@ -97,11 +144,31 @@ class PoolHandler implements Dispatcher.DispatchHandler {
     this.#next.onResponseError(err);
   }
 
+  #clearHeadersTimer(): void {
+    clearTimeout(this.#headersTimer);
+    this.#headersTimer = undefined;
+  }
+
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#endpoint.active--;
+    if (this.#headersTimer !== undefined) this.#clearHeadersTimer();
   }
+}
+
+function headersTimedOut(handler: PoolHandler): void {
+  handler.headersTimedOut();
+}
+
+/**
+ * The request body (the client's stream) broke, not the endpoint: undici reports the body's own error (before it
+ * destroys the body with anything else), or UND_ERR_ABORTED when the body closed early without one.
+ */
+function causedByClientBody(body: Readable, error: Error): boolean {
+  if (error instanceof UpstreamError) return false;
+  if (body.errored === error) return true;
+  return body.destroyed && (error as { code?: unknown }).code === 'UND_ERR_ABORTED';
 }
 
 const REQUEST_BUG = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);

@@ -11,8 +11,10 @@ import {
 } from './chain.ts';
 
 /**
- * Per-attempt `backendTimeoutMs`: time from dispatch to response headers (queueing and connecting included).
- * On expiry the caller gets a 504 at once and the attempt is cancelled underneath.
+ * Per-attempt `backendTimeoutMs`, until response headers: it runs while the request waits for a connection, stops
+ * while a request body is uploading (a slow client must not become the endpoint's timeout, counted as a 504 by
+ * outlier detection) and runs again, whole, from the moment the request is fully sent. On expiry the caller gets
+ * a 504 at once and the attempt is cancelled underneath.
  */
 export function timeout(cluster: ClusterContext): AttemptInterceptor {
   return (next) => (attempt, handler) => {
@@ -28,6 +30,9 @@ class TimeoutHandler extends ForwardingHandler {
   readonly #ms: number;
   readonly #timer: NodeJS.Timeout;
   #fired = false;
+  /** Request started with a body not yet all sent: expiry is ignored, onRequestSent re-arms the timer. */
+  #uploading = false;
+  #responded = false;
 
   constructor(cluster: ClusterContext, attempt: Attempt, next: AttemptHandler, ms: number) {
     super(next);
@@ -38,6 +43,7 @@ class TimeoutHandler extends ForwardingHandler {
   }
 
   #fire(): void {
+    if (this.#uploading || this.#responded) return;
     this.#fired = true;
     this.#cluster.stats.timeouts++;
     const err = new UpstreamTimeoutError(
@@ -49,11 +55,30 @@ class TimeoutHandler extends ForwardingHandler {
     this.#attempt.abort(err);
   }
 
+  #stop(): void {
+    this.#responded = true;
+    clearTimeout(this.#timer);
+  }
+
   override onRequestStart(controller: Controller): void {
-    if (!this.#fired) this.next.onRequestStart(controller);
+    if (this.#fired) return;
+    if (this.#attempt.req.body !== null) this.#uploading = true;
+    this.next.onRequestStart(controller);
+  }
+  override onRequestSent(): void {
+    if (this.#uploading) {
+      this.#uploading = false;
+      // refresh() re-arms the same timer for the full time, also when it expired during the upload
+      if (!this.#responded && !this.#fired) this.#timer.refresh();
+    }
+    if (!this.#fired) this.next.onRequestSent();
+  }
+  override onInformational(controller: Controller, statusCode: number, headers: Headers): void {
+    // a 1xx is not the response: the timer runs on until the final headers
+    if (!this.#fired) this.next.onInformational(controller, statusCode, headers);
   }
   override onResponseStart(controller: Controller, statusCode: number, headers: Headers): void {
-    clearTimeout(this.#timer);
+    this.#stop();
     if (!this.#fired) this.next.onResponseStart(controller, statusCode, headers);
   }
   override onResponseData(controller: Controller, chunk: Buffer): void {
@@ -63,11 +88,11 @@ class TimeoutHandler extends ForwardingHandler {
     if (!this.#fired) this.next.onResponseEnd(controller, trailers);
   }
   override onResponseError(err: UpstreamError): void {
-    clearTimeout(this.#timer);
+    this.#stop();
     if (!this.#fired) this.next.onResponseError(err);
   }
   override onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
-    clearTimeout(this.#timer);
+    this.#stop();
     if (this.#fired) socket.destroy();
     else this.next.onRequestUpgrade(controller, statusCode, headers, socket);
   }
