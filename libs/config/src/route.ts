@@ -39,13 +39,59 @@ export const HeaderModifier = z.strictObject({
   remove: z.array(HeaderName).max(16).optional(),
 });
 
+/**
+ * Request header names the proxy itself owns: the forwarding fields it writes for the backend (Via, Forwarded,
+ * X-Forwarded-*, X-Real-IP) and the fields that frame or switch the connection. A RequestHeaderModifier may not
+ * set, add or remove them: a backend (and Portico's own admin API, which refuses requests whose Via names
+ * portico) must be able to rely on them.
+ */
+export const PROXY_OWNED_REQUEST_HEADERS: ReadonlySet<string> = new Set([
+  'via',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-real-ip',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'transfer-encoding',
+  'content-length',
+  'upgrade',
+  'http2-settings',
+  'expect',
+]);
+
+const RequestHeaderModifier = HeaderModifier.superRefine((mod, ctx) => {
+  const owned = (name: string, path: (string | number)[]) => {
+    if (PROXY_OWNED_REQUEST_HEADERS.has(name.toLowerCase()))
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `"${name}" is written by the proxy itself and cannot be changed by a filter`,
+      });
+  };
+  for (const key of ['set', 'add'] as const)
+    for (const [i, h] of (mod[key] ?? []).entries()) owned(h.name, [key, i, 'name']);
+  for (const [i, name] of (mod.remove ?? []).entries()) owned(name, ['remove', i]);
+});
+
 export const PathModifier = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ReplaceFullPath'), replaceFullPath: z.string().startsWith('/').max(1024) }),
   z.strictObject({ type: z.literal('ReplacePrefixMatch'), replacePrefixMatch: z.string().startsWith('/').max(1024) }),
 ]);
 
+/**
+ * What a backendRef points at (Gateway API `kind`; default `Service`). `Echo` is the proxy's built-in echo: it
+ * answers 200 with the request head the proxy would send upstream (for demos and debugging), no Service needed.
+ */
+export const BackendKind = z.enum(['Service', 'Echo']);
+
 const BackendRefFields = z.strictObject({
-  /** A Service resource or, with `registry`, a service as that registry names it. */
+  /** Default `Service`. */
+  kind: BackendKind.optional(),
+  /** A Service resource or, with `registry`, a service as that registry names it. With kind Echo, a label. */
   name: z.string().min(1).max(1024),
   /** A Registry resource: `name` is then a discovered service (README: "Discovered service names"). */
   registry: ResourceName.optional(),
@@ -58,9 +104,14 @@ const BackendRefFields = z.strictObject({
 });
 
 function checkBackendRef(
-  ref: { name: string; registry?: string; version?: string; group?: string },
+  ref: { kind?: string; name: string; registry?: string; version?: string; group?: string; port?: number },
   ctx: z.RefinementCtx,
 ) {
+  if (ref.kind === 'Echo') {
+    for (const key of ['registry', 'version', 'group', 'port'] as const)
+      if (ref[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'not with kind Echo' });
+    return;
+  }
   if (ref.registry !== undefined) return;
   for (const key of ['version', 'group'] as const)
     if (ref[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'only with registry' });
@@ -70,7 +121,7 @@ function checkBackendRef(
 export const BackendRef = BackendRefFields.superRefine(checkBackendRef);
 
 export const RouteFilter = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('RequestHeaderModifier'), requestHeaderModifier: HeaderModifier }),
+  z.strictObject({ type: z.literal('RequestHeaderModifier'), requestHeaderModifier: RequestHeaderModifier }),
   z.strictObject({ type: z.literal('ResponseHeaderModifier'), responseHeaderModifier: HeaderModifier }),
   z.strictObject({
     type: z.literal('RequestRedirect'),
@@ -91,7 +142,8 @@ export const RouteFilter = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('RequestMirror'),
     requestMirror: z.strictObject({
-      backendRef: BackendRefFields.omit({ weight: true }).superRefine(checkBackendRef),
+      // A mirror copies traffic to a Service: the built-in Echo would only throw the copy away.
+      backendRef: BackendRefFields.omit({ weight: true, kind: true }).superRefine(checkBackendRef),
       /** Share of requests mirrored, 0-100 (Gateway API `percent`). */
       percent: z.number().int().min(0).max(100).default(100),
     }),
@@ -136,6 +188,17 @@ export const RouteRetry = z.strictObject({
   minRetryConcurrency: z.number().int().min(0).default(3),
 });
 
+/** Upgrade protocols a rule tunnels when `upgrades` is not given. */
+export const DEFAULT_UPGRADES: readonly string[] = ['websocket'];
+
+/** An Upgrade protocol name (RFC 9110 §7.8), compared case-insensitively; h2c is never tunnelled. */
+const UpgradeProtocol = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, 'must be an Upgrade protocol name (RFC 9110 token)')
+  .refine((v) => v.toLowerCase() !== 'h2c', 'h2c is never tunnelled: clients speak HTTP/2 to the proxy directly');
+
 export const RouteRule = z
   .strictObject({
     name: ResourceName.optional(),
@@ -144,6 +207,11 @@ export const RouteRule = z
     backendRefs: z.array(BackendRef).max(16).optional(),
     timeouts: RouteTimeouts.optional(),
     retry: RouteRetry.optional(),
+    /**
+     * Portico: Upgrade protocols this rule tunnels to its backend (default `[websocket]`, `[]` refuses every
+     * Upgrade). Others are refused with a 400 before any backend sees them.
+     */
+    upgrades: z.array(UpgradeProtocol).max(8).optional(),
   })
   .superRefine((rule, ctx) => {
     const types = (rule.filters ?? []).map((f) => f.type);

@@ -176,3 +176,60 @@ test('hostnames: lowercase names with an optional leading wildcard label', () =>
 test('a Route needs at least one rule', () => {
   assert.deepEqual(paths(errorsOf({ ...route({}), spec: { rules: [] } })), ['spec.rules']);
 });
+
+test('a RequestHeaderModifier may not touch the fields the proxy writes itself', () => {
+  const errors = errorsOf(
+    route({
+      filters: [
+        {
+          type: 'RequestHeaderModifier',
+          requestHeaderModifier: {
+            set: [
+              { name: 'X-Fine', value: '1' },
+              { name: 'Via', value: 'forged' },
+            ],
+            add: [{ name: 'x-forwarded-for', value: '6.6.6.6' }],
+            remove: ['X-Real-IP', 'x-other', 'Transfer-Encoding'],
+          },
+        },
+      ],
+    }),
+  );
+  const at = 'spec.rules[0].filters[0].requestHeaderModifier';
+  assert.deepEqual(paths(errors), [`${at}.set[1].name`, `${at}.add[0].name`, `${at}.remove[0]`, `${at}.remove[2]`]);
+  assert.match(errors[0]!.message, /"Via" is written by the proxy itself/);
+  // The response side is the backend's answer: no such rule there.
+  valid(
+    route({
+      filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { remove: ['via'] } }],
+      backendRefs: [{ name: 'echo' }],
+    }),
+  );
+});
+
+test('backendRefs: kind Echo needs no Service and takes none of the Service fields', () => {
+  const r = valid(route({ backendRefs: [{ kind: 'Echo', name: 'echo' }, { name: 'svc' }] })) as Route;
+  assert.equal(r.spec.rules[0]!.backendRefs![0]!.kind, 'Echo');
+  assert.equal(r.spec.rules[0]!.backendRefs![1]!.kind, undefined, 'default (Service) is not written in');
+  const errors = errorsOf(route({ backendRefs: [{ kind: 'Echo', name: 'e', registry: 'zk', port: 80 }] }));
+  assert.deepEqual(paths(errors), ['spec.rules[0].backendRefs[0].registry', 'spec.rules[0].backendRefs[0].port']);
+  assert.deepEqual(paths(errorsOf(route({ backendRefs: [{ kind: 'Echo' }] }))), ['spec.rules[0].backendRefs[0].name']);
+  assert.deepEqual(paths(errorsOf(route({ backendRefs: [{ kind: 'Lambda', name: 'x' }] }))), [
+    'spec.rules[0].backendRefs[0].kind',
+  ]);
+  // A mirror copies to a Service only.
+  const mirror = errorsOf(
+    route({ filters: [{ type: 'RequestMirror', requestMirror: { backendRef: { kind: 'Echo', name: 'e' } } }] }),
+  );
+  assert.equal(mirror[0]?.path, 'spec.rules[0].filters[0].requestMirror.backendRef');
+});
+
+test('upgrades: protocol tokens, h2c never', () => {
+  const r = valid(route({ upgrades: ['websocket', 'my-proto'] })) as Route;
+  assert.deepEqual(r.spec.rules[0]!.upgrades, ['websocket', 'my-proto']);
+  assert.equal((valid(route({})) as Route).spec.rules[0]!.upgrades, undefined, 'default applied by the proxy');
+  valid(route({ upgrades: [] }));
+  const errors = errorsOf(route({ upgrades: ['websocket', 'H2C', 'bad token'] }));
+  assert.deepEqual(paths(errors), ['spec.rules[0].upgrades[1]', 'spec.rules[0].upgrades[2]']);
+  assert.match(errors[0]!.message, /h2c is never tunnelled/);
+});

@@ -1,6 +1,6 @@
 export { ClusterMetricsRegistry, shareWorkerMetrics } from './cluster-metrics.ts';
 export { CHANNELS, type ChannelName, type DiagnosticsTargets, subscribeDiagnostics } from './diagnostics.ts';
-export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export { createLogger, flushLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   createMetricsRegistry,
   type DiscoveredSetView,

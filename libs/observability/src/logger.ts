@@ -24,3 +24,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
   return options.destination === undefined ? pino(opts) : pino(opts, options.destination);
 }
+
+/**
+ * Resolves once every line logged so far has been written. pino writes stdout asynchronously and its flush()
+ * returns at once while a write is still in flight, so a CLI that prints an error as its last line waits here.
+ */
+export function flushLogger(logger: Logger): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | { _writing?: boolean; once(event: 'drain', listener: () => void): unknown }
+    | undefined;
+  if (stream?._writing !== true) return Promise.resolve();
+  return new Promise((resolve) => {
+    // Bounded: a destination that never drains (a blocked pipe) must not hold the caller's exit.
+    const timer = setTimeout(resolve, 1000);
+    stream.once('drain', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -73,6 +73,7 @@ export class ProxyMetrics {
   readonly discoveredStale: Gauge<'registry' | 'service'>;
   readonly registryUp: Gauge<'registry' | 'type'>;
   readonly registrySkipped: Counter<'registry'>;
+  readonly edgeRejections: Counter<'reason'>;
   #discovered: Iterable<DiscoveredSetView> = [];
   readonly #observers = new Map<string, BoundRouteObserver>();
 
@@ -153,6 +154,12 @@ export class ProxyMetrics {
       name: 'portico_discovery_skipped_total',
       help: 'Malformed registrations left out by the discovery syncer.',
       labelNames: ['registry'],
+      registers,
+    });
+    this.edgeRejections = new Counter({
+      name: 'portico_edge_rejections_total',
+      help: 'Connections, streams and requests the proxy listeners refused or cut (parser, timeouts, HTTP/2 and TLS limits), by reason.',
+      labelNames: ['reason'],
       registers,
     });
   }

@@ -1,16 +1,20 @@
 /** Gateway API HTTPRoute filters compiled once per snapshot into small closures and plain data. */
-import type { HeaderModifier, PathModifier, RouteFilter } from '@portico/config';
+import { type HeaderModifier, type PathModifier, PROXY_OWNED_REQUEST_HEADERS, type RouteFilter } from '@portico/config';
 import type { HeaderMap } from './forwarding.ts';
 import { replacePrefix } from './paths.ts';
 
 export type HeaderEdit = (headers: HeaderMap) => void;
 export type HeadListEdit = (list: string[]) => void;
 
-/** The same edit on a flat [name, value, ...] list (the upstream request head). */
+/**
+ * The same edit on a flat [name, value, ...] list (the upstream request head). Fields the proxy owns (Via,
+ * X-Forwarded-*, framing) are left alone: config validation refuses them, and this keeps it so whatever the input.
+ */
 export function compileHeadListModifier(mod: HeaderModifier): HeadListEdit {
-  const set = (mod.set ?? []).map((h) => [h.name.toLowerCase(), h.value] as const);
-  const add = (mod.add ?? []).map((h) => [h.name.toLowerCase(), h.value] as const);
-  const drop = new Set([...(mod.remove ?? []).map((n) => n.toLowerCase()), ...set.map(([n]) => n)]);
+  const own = (name: string) => !PROXY_OWNED_REQUEST_HEADERS.has(name);
+  const set = (mod.set ?? []).map((h) => [h.name.toLowerCase(), h.value] as const).filter(([n]) => own(n));
+  const add = (mod.add ?? []).map((h) => [h.name.toLowerCase(), h.value] as const).filter(([n]) => own(n));
+  const drop = new Set([...(mod.remove ?? []).map((n) => n.toLowerCase()).filter(own), ...set.map(([n]) => n)]);
   return (list) => {
     let w = 0;
     for (let r = 0; r < list.length; r += 2) {

@@ -1,7 +1,9 @@
 /**
  * What a proxy changes in the request head on its way upstream (RFC 9110 §7.6): hop-by-hop fields go,
- * X-Forwarded-*, Forwarded and Via are added, a request id is kept or made.
+ * X-Forwarded-*, Forwarded, X-Real-IP and Via are added, a request id is kept or made. Who the client is depends
+ * on trusted proxies: only a trusted peer's X-Forwarded-For is believed (and kept); anyone else's is dropped.
  */
+import { BlockList, isIP } from 'node:net';
 import { newRequestId } from '@portico/observability';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the HTTP/2 ones a compat request may carry. */
@@ -51,10 +53,108 @@ export function endToEndResponseHeaders(headers: HeaderMap): HeaderMap {
 }
 
 export interface ClientInfo {
+  /** The socket peer: the hop that connected to us, appended to X-Forwarded-For and Forwarded. */
   ip: string;
+  /** The client as clientAddress() decided it: sent as X-Real-IP. */
+  client: string;
+  /** The peer is a trusted proxy: its X-Forwarded-For and Forwarded are kept and appended to, not dropped. */
+  trustedPeer: boolean;
   proto: 'http' | 'https';
   host: string;
   httpVersion: string;
+}
+
+/**
+ * The proxies whose X-Forwarded-For is believed (the `trustedProxies` option), parsed once. Build it with
+ * trustedProxiesFrom(): an empty list gives undefined, so the common case tests nothing per request.
+ */
+export class TrustedProxies {
+  readonly #list = new BlockList();
+
+  constructor(cidrs: readonly string[]) {
+    for (const [i, entry] of cidrs.entries()) {
+      const fail = () => {
+        throw new TypeError(
+          `trustedProxies[${i}] must be an IP address or a CIDR range (10.0.0.0/8, fd00::/8), got ${JSON.stringify(entry)}`,
+        );
+      };
+      if (typeof entry !== 'string') fail();
+      const slash = entry.indexOf('/');
+      const address = slash === -1 ? entry : entry.slice(0, slash);
+      const family = isIP(address);
+      if (family === 0) fail();
+      const type = family === 6 ? 'ipv6' : 'ipv4';
+      if (slash === -1) {
+        this.#list.addAddress(address, type);
+        continue;
+      }
+      const bits = entry.slice(slash + 1);
+      const prefix = Number(bits);
+      if (!/^\d{1,3}$/.test(bits) || prefix > (family === 6 ? 128 : 32)) fail();
+      this.#list.addSubnet(address, prefix, type);
+    }
+  }
+
+  /** `ip` as a socket or X-Forwarded-For gives it (IPv4-mapped IPv6 matches IPv4 ranges). */
+  has(ip: string): boolean {
+    return this.#list.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
+  }
+}
+
+export function trustedProxiesFrom(cidrs: readonly string[] | undefined): TrustedProxies | undefined {
+  if (cidrs === undefined) return undefined;
+  if (!Array.isArray(cidrs)) throw new TypeError('trustedProxies must be an array of IP addresses or CIDR ranges');
+  return cidrs.length === 0 ? undefined : new TrustedProxies(cidrs);
+}
+
+/**
+ * The client address: the socket peer, unless the peer is a trusted proxy; then the right-most address of
+ * X-Forwarded-For that is not a trusted proxy (each hop appends, so only entries right of the first untrusted one
+ * were written by proxies we trust). When every hop is trusted, the left-most; at an entry that is not an address,
+ * the last trusted hop before it.
+ */
+export function clientAddress(socketIp: string, headers: IncomingHeaders, trusted: TrustedProxies | undefined): string {
+  if (trusted === undefined || !trusted.has(socketIp)) return socketIp;
+  const value = headers['x-forwarded-for'];
+  if (value === undefined) return socketIp;
+  const list = typeof value === 'string' ? value : value.join(',');
+  let client = socketIp;
+  let end = list.length;
+  while (end >= 0) {
+    const start = list.lastIndexOf(',', end - 1) + 1;
+    const address = addressOf(list.slice(start, end));
+    if (address === undefined) return client;
+    client = address;
+    if (!trusted.has(address)) return address;
+    end = start - 1;
+  }
+  return client;
+}
+
+/** The ClientInfo of a request: whether the peer is trusted is asked only when trusted proxies are configured. */
+export function forwardingClient(
+  peer: string,
+  client: string,
+  trusted: TrustedProxies | undefined,
+  proto: 'http' | 'https',
+  host: string,
+  httpVersion: string,
+): ClientInfo {
+  return { ip: peer, client, trustedPeer: trusted?.has(peer) === true, proto, host, httpVersion };
+}
+
+/** An X-Forwarded-For entry as an address: trimmed, `[v6]`, `[v6]:port` and `v4:port` forms accepted. */
+function addressOf(entry: string): string | undefined {
+  let a = entry.trim();
+  if (a.charCodeAt(0) === 91 /* '[' */) {
+    const close = a.indexOf(']');
+    a = close === -1 ? '' : a.slice(1, close);
+  } else {
+    const colon = a.indexOf(':');
+    if (colon !== -1 && colon === a.lastIndexOf(':')) a = a.slice(0, colon);
+  }
+  if (isIP(a) === 0) return undefined;
+  return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
 }
 
 function forwardedFor(ip: string): string {
@@ -66,7 +166,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:\-=+/]{1,200}$/;
 
 /**
  * The upstream request head as a flat [name, value, ...] list (undici's fastest form): end-to-end fields of the
- * incoming head, then Host and the forwarding fields. One pass, no intermediate object.
+ * incoming head, then Host and the forwarding fields. One pass, no intermediate object. An untrusted peer's
+ * X-Forwarded-For, Forwarded and X-Real-IP are dropped (a client can't name its own address); a trusted peer's
+ * X-Forwarded-For and Forwarded are appended to. X-Real-IP is always the decided client.
  */
 export function forwardedHeadList(
   headers: IncomingHeaders,
@@ -86,14 +188,15 @@ export function forwardedHeadList(
     if (listed?.has(name)) continue;
     switch (name) {
       case 'x-forwarded-for':
-        xff = joined(value);
+        if (client.trustedPeer) xff = joined(value);
         continue;
       case 'forwarded':
-        forwarded = joined(value);
+        if (client.trustedPeer) forwarded = joined(value);
         continue;
       case 'via':
         via = joined(value);
         continue;
+      case 'x-real-ip':
       case 'x-request-id':
       case 'traceparent':
       case 'x-forwarded-proto':
@@ -116,6 +219,8 @@ export function forwardedHeadList(
     client.host,
     'forwarded',
     forwarded === undefined ? hop : `${forwarded}, ${hop}`,
+    'x-real-ip',
+    client.client,
     'via',
     via === undefined ? ownVia(client.httpVersion) : `${via}, ${ownVia(client.httpVersion)}`,
     'x-request-id',

@@ -12,14 +12,33 @@ import {
   type Http2Session,
 } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { ConfigBus, ConfigState } from '@portico/bus';
 import type { Logger, ProxyMetrics } from '@portico/observability';
-import { BadRequestError, HeadersTooLargeError } from './errors.ts';
+import {
+  checkHttp1Timeouts,
+  checkHttp2Limits,
+  createClientErrorHandler,
+  createIdleHandler,
+  createTlsErrorHandler,
+  guardHttp2,
+  type Http1Timeouts,
+  type Http2Limits,
+  http1ServerOptions,
+  http2ServerOptions,
+} from './edge-limits.ts';
+import { EdgeRejections } from './edge-rejections.ts';
+import { trustedProxiesFrom } from './forwarding.ts';
 import { createRequestHandler, type HandlerContext } from './handler.ts';
+import { type PathPolicy, resolvePathPolicy } from './paths.ts';
 import { ClusterSet, compileSnapshot, type Snapshot } from './snapshot.ts';
-import { buildCertificateStore, type CertificateStore } from './tls.ts';
-import { createUpgradeHandler } from './upgrade.ts';
+import {
+  buildCertificateStore,
+  type CertificateStore,
+  checkTlsPolicy,
+  FORWARD_SECRET_CIPHERS,
+  type TlsPolicy,
+} from './tls.ts';
+import { createUpgradeHandler, shouldUpgrade } from './upgrade.ts';
 
 export const CONFIG_APPLIED_CHANNEL = 'portico:proxy:config-applied';
 export const CONFIG_REJECTED_CHANNEL = 'portico:proxy:config-rejected';
@@ -37,8 +56,50 @@ export interface FrontProxyOptions {
   accessLog?: boolean;
   /** Largest request body accepted (413 above). Default 16 MiB. */
   maxBodyBytes?: number;
-  /** Largest request head accepted (431 above). Default 16 KiB. */
+  /**
+   * Proxies in front of Portico whose X-Forwarded-For is believed (IP addresses or CIDR ranges). Default none:
+   * every client's own X-Forwarded-For, Forwarded and X-Real-IP are dropped and the socket peer is the client.
+   */
+  trustedProxies?: string[];
+  /**
+   * How request-target paths with encoded slashes, semicolons or `//` are treated (paths.ts says why). Default
+   * `{ escapedSlashes: 'reject', semicolons: 'keep', mergeSlashes: false }`.
+   */
+  pathPolicy?: Partial<PathPolicy>;
+  /**
+   * Largest request head accepted: 431 above it on HTTP/1.1; on HTTP/2 it is the advertised and enforced
+   * SETTINGS_MAX_HEADER_LIST_SIZE (a larger header block is reset). Default 16 KiB.
+   */
   maxHeaderBytes?: number;
+  /**
+   * Time for a client to send a whole request head (HTTP/1.1; 408 and close after it); also the time the plain
+   * port waits for a new connection's first bytes and the TLS port for a handshake. Default 15 s.
+   */
+  headersTimeoutMs?: number;
+  /** Time for a client to send a whole HTTP/1.1 request, body included (408 and close after it); 0 = none. Default 120 s. */
+  requestTimeoutMs?: number;
+  /** How long an HTTP/1.1 connection may wait for its next request. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+  /** An HTTP/1.1 connection in the middle of a request that moves no byte either way this long is closed; 0 = never. Default 300 s. */
+  idleTimeoutMs?: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (h2c and TLS). Default 128. */
+  http2MaxConcurrentStreams?: number;
+  /** An HTTP/2 connection with no open stream and no frame this long gets a GOAWAY; 0 = never. Default 60 s. */
+  http2SessionIdleTimeoutMs?: number;
+  /** An HTTP/2 stream that moves no byte this long is reset (CANCEL); 0 = never. Default 300 s. */
+  http2StreamIdleTimeoutMs?: number;
+  /** Stream resets (either side) a connection may make at once before the reset rate applies. Default 200. */
+  http2StreamResetBurst?: number;
+  /** Stream resets per second a connection may sustain after the burst; above it, GOAWAY. Default 33. */
+  http2StreamResetRate?: number;
+  /** Memory an HTTP/2 session may hold (header tables, queued data), in MiB; new streams are refused above it. Default 64. */
+  http2MaxSessionMemoryMb?: number;
+  /** Lowest TLS version offered: "TLSv1.2" or "TLSv1.3". Default TLSv1.2. */
+  tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list for the TLS port. Default FORWARD_SECRET_CIPHERS (tls.ts): ECDHE with AES-GCM or ChaCha20. */
+  tlsCiphers?: string;
+  /** Refusals at the edge log at most one warn line per reason per this window (the rest are counted). Default 1 s. */
+  edgeLogIntervalMs?: number;
   /** How long close() waits for in-flight requests. Default 10 s. */
   drainMs?: number;
   /**
@@ -63,6 +124,26 @@ const DEFAULTS = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxHeaderBytes: 16 * 1024,
   drainMs: 10_000,
+  // Edge timeouts and limits (issue 9). A slow head is an attack sooner than a slow upload is: the head gets 15 s
+  // (nginx's client_header_timeout is 60 s, Envoy's 10 s); the whole request 120 s, enough for a 16 MiB body
+  // (maxBodyBytes) at about 1 Mbit/s. Idle 300 s (Envoy's stream_idle_timeout) lets long LLM calls, long polls
+  // and quiet SSE streams live; a client that stops mid-head is cut by the headers timeout long before that.
+  headersTimeoutMs: 15_000,
+  requestTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 300_000,
+  // nginx advertises 128 streams; a larger head list than the HTTP/1.1 head limit is refused on HTTP/2 too.
+  http2MaxConcurrentStreams: 128,
+  // Like nginx's 75 s keepalive for HTTP/2; Envoy's 1 h keeps idle connections far longer than needed.
+  http2SessionIdleTimeoutMs: 60_000,
+  http2StreamIdleTimeoutMs: 300_000,
+  // nghttp2's defaults are a 1000 burst at 33/s: the burst alone let 900 resets per connection through (issue 9 #11).
+  http2StreamResetBurst: 200,
+  http2StreamResetRate: 33,
+  http2MaxSessionMemoryMb: 64,
+  tlsMinVersion: 'TLSv1.2' as 'TLSv1.2' | 'TLSv1.3',
+  tlsCiphers: FORWARD_SECRET_CIPHERS,
+  edgeLogIntervalMs: 1_000,
 };
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
 
@@ -77,25 +158,6 @@ function checkOptions(opts: FrontProxyOptions): void {
   if (opts.maxBodyBytes !== undefined && !(opts.maxBodyBytes > 0)) throw new TypeError('maxBodyBytes must be > 0');
   if (opts.maxHeaderBytes !== undefined && !(opts.maxHeaderBytes >= 1024))
     throw new TypeError('maxHeaderBytes must be >= 1024');
-}
-
-/** A malformed request never reaches a backend: the parser's verdict becomes a JSON 400/431. */
-function onClientError(err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex): void {
-  if (!socket.writable || err.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  const error =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? new HeadersTooLargeError()
-      : new BadRequestError(`malformed request: ${err.message}`, [
-          { path: 'request', message: err.code ?? 'parse error' },
-        ]);
-  const body = JSON.stringify(error.toJSON());
-  socket.end(
-    `HTTP/1.1 ${error.status} ${error.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
 }
 
 function listen(
@@ -117,20 +179,41 @@ function listen(
 
 export async function startFrontProxy(options: FrontProxyOptions): Promise<FrontProxy> {
   checkOptions(options);
-  const opts = { ...DEFAULTS, ...options };
+  // An option passed as undefined keeps its default.
+  const opts = { ...DEFAULTS, ...withoutUndefined(options) } as typeof DEFAULTS & FrontProxyOptions;
+  const timeouts: Http1Timeouts = {
+    headersTimeoutMs: opts.headersTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs,
+  };
+  checkHttp1Timeouts(timeouts);
+  const h2Limits: Http2Limits = {
+    maxConcurrentStreams: opts.http2MaxConcurrentStreams,
+    maxHeaderListSize: opts.maxHeaderBytes,
+    maxSessionMemoryMb: opts.http2MaxSessionMemoryMb,
+    sessionIdleTimeoutMs: opts.http2SessionIdleTimeoutMs,
+    streamIdleTimeoutMs: opts.http2StreamIdleTimeoutMs,
+    streamResetBurst: opts.http2StreamResetBurst,
+    streamResetRate: opts.http2StreamResetRate,
+  };
+  checkHttp2Limits(h2Limits);
+  const tlsPolicy: TlsPolicy = { minVersion: opts.tlsMinVersion, ciphers: opts.tlsCiphers, honorCipherOrder: true };
+  checkTlsPolicy(tlsPolicy);
   const { logger, metrics } = opts;
+  const edge = new EdgeRejections(logger, metrics, opts.edgeLogIntervalMs);
   const clusters = new ClusterSet();
   let snapshot: Snapshot | undefined;
-  let certificates: CertificateStore = buildCertificateStore([]);
+  let certificates: CertificateStore = buildCertificateStore([], tlsPolicy);
 
   const apply = (state: ConfigState): void => {
     const started = performance.now();
     try {
       const next = compileSnapshot(state, clusters, metrics);
-      certificates = buildCertificateStore(next.certificates);
-      // Clients that send no SNI get the default certificate.
-      if (tlsServer !== undefined && certificates.defaultPems !== undefined)
-        tlsServer.setSecureContext(certificates.defaultPems);
+      certificates = buildCertificateStore(next.certificates, tlsPolicy);
+      // Clients that send no SNI get the default certificate (with the policy: options left out reset to Node's).
+      if (tlsServer !== undefined && certificates.defaultOptions !== undefined)
+        tlsServer.setSecureContext(certificates.defaultOptions);
       snapshot = next;
       if (configApplied.hasSubscribers)
         configApplied.publish({
@@ -152,20 +235,40 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
     // Decided once: building the log object per request costs even when the level drops it.
     accessLog: opts.accessLog && logger.isLevelEnabled('info'),
     maxBodyBytes: opts.maxBodyBytes,
+    // Requests no route took (404, 400) are counted too, under route="" backend="".
+    unrouted: metrics.forRoute('', ''),
+    // Parsed once; throws a TypeError naming the bad entry.
+    trustedProxies: trustedProxiesFrom(opts.trustedProxies),
+    // Merged with the defaults once; throws a TypeError naming the bad option.
+    pathPolicy: resolvePathPolicy(opts.pathPolicy),
   };
 
   // Port 1: HTTP/1.1 and h2c (prior knowledge), told apart by the connection preface.
   let plainPort = opts.port;
   const http1 = createHttpServer({
     maxHeaderSize: opts.maxHeaderBytes,
-    requestTimeout: 0,
-    keepAliveTimeout: 5_000,
+    ...http1ServerOptions(timeouts),
     // The handler answers a missing Host with a JSON 400 instead of Node's empty one.
     requireHostHeader: false,
+    // An Upgrade offering only h2c is answered as plain HTTP/1.1, never tunnelled.
+    shouldUpgradeCallback: shouldUpgrade,
   });
-  const h2c: Http2Server = createH2Server({ maxSessionMemory: 64 });
+  // Node arms each socket with server.timeout and raises 'timeout' on the server (onIdle closes the socket).
+  http1.timeout = timeouts.idleTimeoutMs;
+  const onIdle = createIdleHandler(edge);
+  http1.on('timeout', onIdle);
+  const h2c: Http2Server = createH2Server(http2ServerOptions(h2Limits));
+  guardHttp2(h2c, h2Limits, edge);
   const plain = createNetServer((socket: Socket) => {
+    // Until the first bytes tell HTTP/1.1 from h2c, nothing else times this socket out.
+    const onSilent = () => {
+      edge.reject('headers_timeout', { client: socket.remoteAddress });
+      socket.destroy();
+    };
+    socket.setTimeout(timeouts.headersTimeoutMs, onSilent);
     socket.once('data', (first: Buffer) => {
+      socket.setTimeout(0);
+      socket.off('timeout', onSilent);
       socket.pause();
       socket.unshift(first);
       const isH2 = first.length >= H2_PREFACE.length && first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE);
@@ -187,7 +290,11 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
   });
   http1.on('request', plainHandler as (req: IncomingMessage, res: ServerResponse) => void);
   http1.on('upgrade', createUpgradeHandler(ctx, 'http'));
+  const onClientError = createClientErrorHandler(edge, ctx.unrouted, timeouts);
   http1.on('clientError', onClientError);
+  // node:http sweeps for headers/request timeouts from 'listening' on; http1 never listens (the sniffer hands it
+  // sockets), so start the sweep here. http1.close() stops it.
+  http1.emit('listening');
   h2c.on('request', plainHandler);
 
   // Port 2: TLS, ALPN picks h2 or http/1.1; certificates by SNI.
@@ -201,12 +308,22 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
 
   if (opts.tlsPort !== undefined) {
     tlsServer = createSecureServer({
-      ...certificates.defaultPems,
+      ...tlsPolicy,
+      ...certificates.defaultOptions,
       allowHTTP1: true,
       ALPNProtocols: ['h2', 'http/1.1'],
+      handshakeTimeout: timeouts.headersTimeoutMs,
       maxHeaderSize: opts.maxHeaderBytes,
+      // HTTP/1.1 over TLS runs node:http's connection code with these.
+      ...http1ServerOptions(timeouts),
+      ...http2ServerOptions(h2Limits),
+      requireHostHeader: false,
       SNICallback: (servername, cb) => cb(null, certificates.lookup(servername)),
     } as Parameters<typeof createSecureServer>[0]);
+    // HTTP/1.1 sockets take it as their idle timeout; HTTP/2 sessions get their own in guardHttp2.
+    tlsServer.setTimeout(timeouts.idleTimeoutMs, onIdle as () => void);
+    tlsServer.on('clientError', onClientError);
+    guardHttp2(tlsServer, h2Limits, edge);
     const tlsHandler = createRequestHandler(ctx, {
       scheme: 'https',
       get port() {
@@ -216,10 +333,16 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
     tlsServer.on('request', tlsHandler);
     tlsServer.on('upgrade', createUpgradeHandler(ctx, 'https'));
     tlsServer.on('session', (s: Http2Session) => track(sessions, s));
-    tlsServer.on('tlsClientError', () => {});
+    tlsServer.on('tlsClientError', createTlsErrorHandler(edge));
     tlsPort = await listen(tlsServer, opts.tlsPort, opts.host, opts.reusePort === true);
   }
-  plainPort = await listen(plain, opts.port, opts.host, opts.reusePort === true);
+  try {
+    plainPort = await listen(plain, opts.port, opts.host, opts.reusePort === true);
+  } catch (err) {
+    // The TLS listener is bound already: left open, it would keep a process that failed to start alive.
+    tlsServer?.close();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -238,12 +361,19 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
         const timeout = new Promise<void>((resolve) => setTimeout(resolve, opts.drainMs).unref());
         await Promise.race([drained, timeout]);
         http1.closeAllConnections();
+        // Not listening, so close() only stops the timeout sweep; the error says it was not running.
+        http1.close(() => {});
         for (const s of sessions) s.destroy();
+        edge.close();
         await clusters.close();
       })();
       return closing;
     },
   };
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function track(sessions: Set<Http2Session>, session: Http2Session): void {

@@ -3,18 +3,13 @@
  * Everything a request needs comes from the snapshot it started with.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { PassThrough, pipeline, type Readable, Transform } from 'node:stream';
+import { type Http2ServerRequest, type Http2ServerResponse, constants as h2constants } from 'node:http2';
+import { PassThrough, pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { isPorticoError, type PorticoError } from '@portico/errors';
 import { type Logger, nextTraceparent } from '@portico/observability';
 import type { RouteMatchResult } from '@portico/router';
-import {
-  type CallHandle,
-  type ClusterRequest,
-  hashKeyFor,
-  type ResponseSink,
-  type UpstreamError,
-} from '@portico/upstream';
+import { type CallHandle, type ClusterRequest, hashKeyFor, type ResponseSink, UpstreamError } from '@portico/upstream';
+import { hostOfAuthority, requestAuthority } from './authority.ts';
 import {
   BackendNotFoundError,
   BadRequestError,
@@ -23,10 +18,19 @@ import {
   NoRouteError,
   ProxyError,
   ProxyTimeoutError,
+  UpstreamFailureError,
 } from './errors.ts';
 import { redirectLocation, rewritePath } from './filters.ts';
-import { endToEndResponseHeaders, forwardedHeadList, type HeaderMap, requestIdOf } from './forwarding.ts';
-import { parseTarget, type Target } from './paths.ts';
+import {
+  clientAddress,
+  endToEndResponseHeaders,
+  forwardedHeadList,
+  forwardingClient,
+  type HeaderMap,
+  requestIdOf,
+  type TrustedProxies,
+} from './forwarding.ts';
+import { DEFAULT_PATH_POLICY, type PathPolicy, parseTarget, type Target } from './paths.ts';
 import { type CompiledRule, pickBackend, type RouteObserver, type Snapshot } from './snapshot.ts';
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest;
@@ -38,6 +42,13 @@ export interface HandlerContext {
   logger: Logger;
   accessLog: boolean;
   maxBodyBytes: number;
+  /** Counts requests answered before a route matched (404, 400): route="" backend="", like backend="" before a backend. */
+  unrouted: RouteObserver;
+
+  /** Peers whose X-Forwarded-For is believed; undefined = none (the default). */
+  trustedProxies: TrustedProxies | undefined;
+  /** How odd request-target paths are refused or normalized (paths.ts); undefined = DEFAULT_PATH_POLICY. */
+  pathPolicy?: Readonly<PathPolicy>;
 }
 
 interface Listener {
@@ -45,18 +56,10 @@ interface Listener {
   port: number;
 }
 
-export function hostOf(req: ProxyRequest): string {
-  const raw = (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
-  let end = raw.length;
-  if (raw.charCodeAt(0) === 91 /* '[' */) end = raw.indexOf(']') + 1;
-  else {
-    const colon = raw.lastIndexOf(':');
-    if (colon !== -1) end = colon;
-  }
-  let host = raw.slice(0, end);
-  // `example.com.` is the same name as `example.com`.
-  if (host.charCodeAt(host.length - 1) === 46) host = host.slice(0, -1);
-  return host === host.toLowerCase() ? host : host.toLowerCase();
+/** The host routes match (lowercase, no port); '' when the request names none or an invalid one (authority.ts). */
+export function hostOf(req: ProxyRequest, absoluteAuthority?: string): string {
+  const authority = requestAuthority(req, absoluteAuthority);
+  return typeof authority === 'string' ? hostOfAuthority(authority) : '';
 }
 
 export function clientIp(req: ProxyRequest): string {
@@ -66,6 +69,8 @@ export function clientIp(req: ProxyRequest): string {
 
 export interface Resolved {
   target: Target;
+  /** The authority that was matched, as the client sent it: the Host to forward (absolute-form's wins). */
+  authority: string;
   host: string;
   method: string;
   match: RouteMatchResult;
@@ -73,19 +78,25 @@ export interface Resolved {
 }
 
 /** Request target, host and the matching rule of the snapshot; the error to answer with when there is none. */
-export function resolveRoute(snapshot: Snapshot, req: ProxyRequest): Resolved | PorticoError {
+export function resolveRoute(
+  snapshot: Snapshot,
+  req: ProxyRequest,
+  pathPolicy: Readonly<PathPolicy> = DEFAULT_PATH_POLICY,
+): Resolved | PorticoError {
   let target: Target;
   try {
-    target = parseTarget(req.url ?? '/');
+    target = parseTarget(req.url ?? '/', pathPolicy);
   } catch (err) {
     return toProxyError(err);
   }
-  const host = hostOf(req);
+  const authority = requestAuthority(req, target.authority);
+  if (typeof authority !== 'string') return authority;
+  const host = hostOfAuthority(authority);
   if (host === '') return new BadRequestError('missing Host header', [{ path: 'host', message: 'required' }]);
   const method = req.method ?? 'GET';
   const match = snapshot.table.match({ host, path: target.path, query: target.query, method, headers: req.headers });
   if (match === null) return new NoRouteError(host, target.path);
-  return { target, host, method, match, rule: snapshot.rules.get(match.route)![match.ruleIndex]! };
+  return { target, authority, host, method, match, rule: snapshot.rules.get(match.route)![match.ruleIndex]! };
 }
 
 function hasBody(req: ProxyRequest): boolean {
@@ -96,7 +107,11 @@ function hasBody(req: ProxyRequest): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-export function sendError(res: ProxyResponse, err: PorticoError, requestId?: string): void {
+/**
+ * `close`: the request body is refused, so the rest of it must not be read: HTTP/1.1 closes the connection after
+ * the answer, HTTP/2 resets the stream with NO_ERROR after a complete answer (RFC 9113 §8.1).
+ */
+export function sendError(res: ProxyResponse, err: PorticoError, requestId?: string, close = false): void {
   if (res.headersSent) {
     res.destroy(err);
     return;
@@ -104,8 +119,23 @@ export function sendError(res: ProxyResponse, err: PorticoError, requestId?: str
   const body = JSON.stringify(err.toJSON());
   const headers: HeaderMap = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
   if (requestId !== undefined) headers['x-request-id'] = requestId;
+  if (close) return sendAndClose(res, err.status, headers, body);
   (res as ServerResponse).writeHead(err.status, headers);
   res.end(body);
+}
+
+function sendAndClose(res: ProxyResponse, status: number, headers: HeaderMap, body: string): void {
+  const stream = (res as Http2ServerResponse).stream;
+  if (stream === undefined) {
+    headers.connection = 'close';
+    (res as ServerResponse).writeHead(status, headers);
+    res.end(body);
+    return;
+  }
+  if (stream.destroyed) return;
+  // The stream API, not the compat one: compat's end waits for trailers, and the reset would overtake END_STREAM.
+  stream.respond({ ...headers, ':status': status });
+  stream.end(body, () => stream.close(h2constants.NGHTTP2_NO_ERROR));
 }
 
 function toProxyError(err: unknown): PorticoError {
@@ -136,12 +166,15 @@ class Exchange implements ResponseSink {
   call: CallHandle | undefined;
   /** Made on the first backpressure only: most answers fit the socket buffer. */
   onDrain: (() => void) | undefined;
+  /** HTTP/2 only: the response head, held until the first body chunk, the end, or the next turn of the loop. */
+  head: HeaderMap | undefined;
 
   constructor(ctx: HandlerContext, req: ProxyRequest, res: ProxyResponse) {
     this.ctx = ctx;
     this.req = req;
     this.res = res;
-    this.client = clientIp(req);
+    this.observer = ctx.unrouted;
+    this.client = clientAddress(clientIp(req), req.headers, ctx.trustedProxies);
   }
 
   finish(): void {
@@ -156,7 +189,7 @@ class Exchange implements ResponseSink {
         requestId: this.requestId,
         method: req.method,
         host: req.headers[':authority'] ?? req.headers.host,
-        path: req.url,
+        path: loggedTarget(req.url),
         status: this.status,
         ms: Math.round(seconds * 1e5) / 100,
         route: this.route,
@@ -167,10 +200,40 @@ class Exchange implements ResponseSink {
     }
   }
 
-  fail(err: PorticoError): void {
+  /**
+   * Answers with an error. An upstream error is told to the client by its code, a generic message and the route
+   * and service only: its own message names endpoint addresses and the transport's words, so it goes to the log.
+   */
+  fail(err: PorticoError, close = false): void {
     this.status = err.status;
-    sendError(this.res, err, this.requestId);
+    this.head = undefined;
+    let answer = err;
+    if (err instanceof UpstreamError) {
+      answer = new UpstreamFailureError(err.code, err.status, this.route, this.backend);
+      // A client's own doing (its share of the Service, its body) is in the access log; only failures warn.
+      if (err.status >= 500) this.logFailure('warn', err, 'upstream request failed');
+    } else if (err.status >= 500) {
+      this.logFailure(err.code === 'PORTICO_ERR_PROXY_INTERNAL' ? 'error' : 'warn', err, 'request failed');
+    }
+    sendError(this.res, answer, this.requestId, close);
     this.finish();
+  }
+
+  logFailure(level: 'warn' | 'error', err: unknown, msg: string): void {
+    this.ctx.logger[level](
+      { err, requestId: this.requestId, route: this.route, backend: this.backend, client: this.client },
+      msg,
+    );
+  }
+
+  /** Over the body limit: 413, the rest of the body is not read, and the upstream request is cancelled. */
+  refuseBody(limit: number): void {
+    if (this.done) return;
+    this.req.unpipe();
+    this.req.pause();
+    this.fail(new BodyTooLargeError(limit), true);
+    // A cancel from our side: the cluster reports it as aborted (ignored, we are done), never against the endpoint.
+    this.call?.abort();
   }
 
   /** The client went away (or the request timed out) before the answer was complete. */
@@ -180,10 +243,31 @@ class Exchange implements ResponseSink {
 
   onTimeout(ms: number): void {
     this.timer = undefined;
+    if (this.done) return;
     // Answer first: cancelling makes the cluster report its own (499) error synchronously.
     if (!this.res.headersSent) this.fail(new ProxyTimeoutError(this.route, ms));
-    else this.res.destroy();
+    else {
+      // The head is out, so the client sees a cut answer; the cause is the timeout: 504, not the 499 of a cancel.
+      this.status = 504;
+      this.logFailure('warn', new ProxyTimeoutError(this.route, ms), 'request timed out while answering');
+      this.res.destroy();
+      this.finish();
+    }
     this.call?.abort();
+  }
+
+  /** 103 Early Hints carry their Link hints to the client; other 1xx belong to the upstream hop and are dropped. */
+  onInformational(statusCode: number, headers: HeaderMap): void {
+    const link = headers.link;
+    if (statusCode !== 103 || link === undefined) return;
+    const req = this.req;
+    // An HTTP/1.0 client can't take a 1xx (RFC 9110 §15.2).
+    if (this.res.headersSent || (req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) return;
+    try {
+      (this.res as ServerResponse).writeEarlyHints({ link });
+    } catch {
+      // A Link value Node refuses: the hint is dropped, the answer goes on.
+    }
   }
 
   // The call handle is already kept: `ex.call` is what dispatch() returned.
@@ -196,11 +280,25 @@ class Exchange implements ResponseSink {
     if (this.corsOrigin !== undefined) addCorsHeaders(out, rule, this.corsOrigin);
     out['x-request-id'] ??= this.requestId!;
     this.status = statusCode;
-    (res as ServerResponse).writeHead(statusCode, out);
+    if ((res as Http2ServerResponse).stream === undefined) (res as ServerResponse).writeHead(statusCode, out);
+    else {
+      // HTTP/2: hold the head for this turn of the loop. An answer that ends at once (a gRPC trailers-only status)
+      // then leaves as one HEADERS frame with END_STREAM; compat's writeHead + end adds an empty DATA frame after
+      // HEADERS, and gRPC clients then lose the status. Streams still get their head without waiting for data.
+      this.head = out;
+      setImmediate(flushHead, this);
+    }
     return true;
   }
 
+  writeHead(): void {
+    const head = this.head!;
+    this.head = undefined;
+    (this.res as ServerResponse).writeHead(this.status, head);
+  }
+
   onResponseData(chunk: Buffer): boolean {
+    if (this.head !== undefined) this.writeHead();
     if ((this.res as ServerResponse).write(chunk)) return true;
     // Backpressure: the cluster pauses the upstream until the client drains.
     this.onDrain ??= () => this.call?.resume();
@@ -209,18 +307,36 @@ class Exchange implements ResponseSink {
   }
 
   onResponseEnd(trailers: HeaderMap): void {
+    let hasTrailers = false;
     for (const _ in trailers) {
-      this.res.addTrailers(trailers as Record<string, string>);
+      hasTrailers = true;
       break;
     }
+    if (this.head !== undefined) {
+      if (!hasTrailers) return this.endWithHead();
+      this.writeHead();
+    }
+    if (hasTrailers) this.res.addTrailers(trailers as Record<string, string>);
     this.res.end();
+    this.finish();
+  }
+
+  /** HTTP/2, nothing but a head: one HEADERS frame with END_STREAM. */
+  endWithHead(): void {
+    const head = this.head as HeaderMap & { ':status'?: number };
+    this.head = undefined;
+    const stream = (this.res as Http2ServerResponse).stream;
+    if (!stream.destroyed && !stream.headersSent) {
+      head[':status'] = this.status;
+      stream.respond(head, { endStream: true });
+    }
     this.finish();
   }
 
   onResponseError(err: UpstreamError): void {
     if (this.done) return;
-    if (err.code === 'PORTICO_ERR_UPSTREAM_ABORTED') {
-      // 499: the client went away; nobody is left to answer.
+    if (err.status === 499) {
+      // The client went away (a cancel, or its body stream died); nobody is left to answer.
       this.status = err.status;
       this.res.destroy();
       return this.finish();
@@ -233,12 +349,44 @@ function onResponseClose(this: ProxyResponse & { [EXCHANGE]?: Exchange }): void 
   this[EXCHANGE]?.onClose();
 }
 
+/** setImmediate's callback for a held HTTP/2 head: the answer goes on streaming, so the head goes now. */
+function flushHead(ex: Exchange): void {
+  if (ex.head === undefined || ex.done) return;
+  try {
+    ex.writeHead();
+  } catch (err) {
+    // Thrown outside the upstream's callbacks, where nothing else would catch it (a head Node refuses).
+    ex.fail(toProxyError(err));
+    ex.call?.abort();
+  }
+}
+
+/**
+ * What the access log shows of a request target: the path, and of the query its keys only (`?access_token&page`).
+ * Query values carry tokens and personal data; the keys still tell which parameters a client used.
+ */
+export function loggedTarget(url: string | undefined): string | undefined {
+  const q = url === undefined ? -1 : url.indexOf('?');
+  if (q === -1) return url;
+  const query = url!.slice(q + 1);
+  let out = url!.slice(0, q + 1);
+  let first = true;
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    out += first ? '' : '&';
+    out += eq === -1 ? pair : pair.slice(0, eq);
+    first = false;
+  }
+  return out;
+}
+
 const EXCHANGE = Symbol('portico.exchange');
 
 export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
   return function handleRequest(req: ProxyRequest, res: ProxyResponse): void {
     const ex = new Exchange(ctx, req, res);
-    const resolved = resolveRoute(ctx.current(), req);
+    const resolved = resolveRoute(ctx.current(), req, ctx.pathPolicy);
     if (isPorticoError(resolved)) return ex.fail(resolved);
     const { target, host, method, match, rule } = resolved;
     ex.rule = rule;
@@ -270,7 +418,7 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
 
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > ctx.maxBodyBytes)
-      return ex.fail(new BodyTooLargeError(ctx.maxBodyBytes));
+      return ex.fail(new BodyTooLargeError(ctx.maxBodyBytes), true);
 
     const backend = pickBackend(rule);
     if (backend === undefined) return ex.fail(new NoBackendError(rule.route));
@@ -278,12 +426,12 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
     ex.observer = backend.observer;
     if (backend.cluster === undefined) return ex.fail(new BackendNotFoundError(rule.route, backend.name));
 
-    const authority = (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? host;
+    const authority = resolved.authority;
     const requestId = requestIdOf(req.headers);
     ex.requestId = requestId;
     const headers = forwardedHeadList(
       req.headers,
-      { ip: ex.client, proto: listener.scheme, host: authority, httpVersion: req.httpVersion },
+      forwardingClient(clientIp(req), ex.client, ctx.trustedProxies, listener.scheme, authority, req.httpVersion),
       rule.rewrite?.hostname ?? authority,
       nextTraceparent(req.headers.traceparent as string | undefined),
       requestId,
@@ -292,7 +440,7 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
     let path = target.path;
     if (rule.rewrite?.path !== undefined) path = rewritePath(path, rule.rewrite.path, match.matchedPrefix);
     const pathAndQuery = target.query === '' ? path : `${path}?${target.query}`;
-    let body = hasBody(req) ? limitBody(req, length === undefined ? ctx.maxBodyBytes : undefined) : null;
+    let body = hasBody(req) ? (length === undefined ? limitBody(ex, ctx.maxBodyBytes) : req) : null;
 
     for (const mirror of rule.mirrors) {
       if (mirror.cluster === undefined) continue;
@@ -302,10 +450,14 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
         copy = new PassThrough();
         body = teeBody(body, copy);
       }
-      mirror.cluster.dispatch({ method, path: pathAndQuery, headers: headers.slice(), body: copy }, discardSink);
+      mirror.cluster.dispatch(
+        { method, path: pathAndQuery, headers: headers.slice(), body: copy, clientKey: ex.client },
+        discardSink,
+      );
     }
 
-    const request: ClusterRequest = { method, path: pathAndQuery, headers, body };
+    // clientKey: the cluster caps one client's share of a Service's connections by it.
+    const request: ClusterRequest = { method, path: pathAndQuery, headers, body, clientKey: ex.client };
     const hashKey = hashKeyFor(backend.loadBalancer, req.headers, ex.client);
     if (hashKey !== undefined) request.hashKey = hashKey;
     if (rule.retry !== undefined) request.retry = rule.retry;
@@ -346,17 +498,43 @@ function addCorsHeaders(out: HeaderMap, rule: CompiledRule, origin: string): voi
   out.vary = vary === undefined ? 'Origin' : `${Array.isArray(vary) ? vary.join(', ') : vary}, Origin`;
 }
 
-/** Chunked bodies have no length up front: count them as they stream and fail at the limit. */
-function limitBody(req: ProxyRequest, limit: number | undefined): Readable {
-  if (limit === undefined) return req;
-  let seen = 0;
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length;
-      callback(seen > limit ? new BodyTooLargeError(limit) : null, chunk);
-    },
-  });
-  pipeline(req, counted, () => {});
+/**
+ * Chunked bodies have no length up front: count them as they stream. At the limit the exchange answers 413 and
+ * cancels the upstream request; the body stream is not failed, since the upstream would report that as its own
+ * error (a 502 counted against the endpoint).
+ */
+class BodyLimit extends Transform {
+  readonly ex: Exchange;
+  readonly limit: number;
+  seen = 0;
+  refused = false;
+
+  constructor(ex: Exchange, limit: number) {
+    super();
+    this.ex = ex;
+    this.limit = limit;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen <= this.limit) return callback(null, chunk);
+    callback();
+    if (this.refused) return;
+    this.refused = true;
+    this.ex.refuseBody(this.limit);
+  }
+}
+
+/** As pipeline() would: the upstream dropped the body early (it failed or answered), so the upload has no reader. */
+function onBodyLimitClose(this: BodyLimit): void {
+  if (!this.refused && !this.writableFinished) this.ex.req.destroy();
+}
+
+function limitBody(ex: Exchange, limit: number): Readable {
+  const counted = new BodyLimit(ex, limit);
+  // pipe, not pipeline: a refused body must not destroy the request (and its socket) before the 413 is out.
+  ex.req.pipe(counted);
+  counted.on('close', onBodyLimitClose);
   return counted;
 }
 

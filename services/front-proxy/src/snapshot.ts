@@ -10,6 +10,7 @@ import {
   API_VERSION,
   type Certificate,
   candidateServiceNames,
+  DEFAULT_UPGRADES,
   durationMs,
   type EndpointSet,
   type Registry,
@@ -20,7 +21,15 @@ import {
 } from '@portico/config';
 import type { ProxyMetrics } from '@portico/observability';
 import { compileRoutes, type RouteTable } from '@portico/router';
-import { type RetryPolicy, retryPolicyFrom, UpstreamCluster } from '@portico/upstream';
+import {
+  type CallHandle,
+  type ClusterRequest,
+  type ResponseSink,
+  type RetryPolicy,
+  retryPolicyFrom,
+  UpstreamCluster,
+} from '@portico/upstream';
+import { echoBackend } from './echo-backend.ts';
 import {
   type CompiledCors,
   compileCors,
@@ -39,11 +48,16 @@ export interface RouteObserver {
   observe(statusCode: number, seconds: number): void;
 }
 
+/** Where a backend's requests go: an UpstreamCluster, or an in-process backend such as the built-in Echo. */
+export interface Dispatcher {
+  dispatch(req: ClusterRequest, sink: ResponseSink): CallHandle;
+}
+
 export interface CompiledBackend {
   name: string;
   weight: number;
   /** undefined when the Service does not exist: requests get a 500 (Gateway API). */
-  cluster: UpstreamCluster | undefined;
+  cluster: Dispatcher | undefined;
   loadBalancer: ServiceSpec['loadBalancer'] | undefined;
   observer: RouteObserver;
 }
@@ -68,6 +82,8 @@ export interface CompiledRule {
   requestTimeoutMs: number | undefined;
   backendTimeoutMs: number | undefined;
   retry: RetryPolicy | undefined;
+  /** Upgrade protocol names this rule tunnels, lower-case (`rules[].upgrades`, default websocket). */
+  upgrades: ReadonlySet<string>;
   /** Observer used when no backend was reached (redirects, CORS preflights, errors). */
   observer: RouteObserver;
 }
@@ -200,13 +216,24 @@ export function compileSnapshot(state: ConfigState, clusters: ClusterSet, metric
         const filters = rule.filters ?? [];
         const find = <T extends RuleFilter['type']>(type: T) =>
           filters.find((f): f is Extract<RuleFilter, { type: T }> => f.type === type);
-        const backends = (rule.backendRefs ?? []).map((ref) => ({
-          name: ref.name,
-          weight: ref.weight,
-          cluster: clusterFor(ref),
-          loadBalancer: ref.registry === undefined ? services.get(ref.name)?.spec.loadBalancer : undefined,
-          observer: metrics.forRoute(name, ref.name),
-        }));
+        const backends = (rule.backendRefs ?? []).map(
+          (ref): CompiledBackend =>
+            ref.kind === 'Echo'
+              ? {
+                  name: ref.name,
+                  weight: ref.weight,
+                  cluster: echoBackend,
+                  loadBalancer: undefined,
+                  observer: metrics.forRoute(name, ref.name),
+                }
+              : {
+                  name: ref.name,
+                  weight: ref.weight,
+                  cluster: clusterFor(ref),
+                  loadBalancer: ref.registry === undefined ? services.get(ref.name)?.spec.loadBalancer : undefined,
+                  observer: metrics.forRoute(name, ref.name),
+                },
+        );
         const reqMod = find('RequestHeaderModifier');
         const resMod = find('ResponseHeaderModifier');
         const cors = find('CORS');
@@ -230,6 +257,7 @@ export function compileSnapshot(state: ConfigState, clusters: ClusterSet, metric
           requestTimeoutMs: rule.timeouts?.request ? durationMs(rule.timeouts.request) : undefined,
           backendTimeoutMs: rule.timeouts?.backendRequest ? durationMs(rule.timeouts.backendRequest) : undefined,
           retry: rule.retry && retryPolicyFrom(rule.retry),
+          upgrades: new Set((rule.upgrades ?? DEFAULT_UPGRADES).map((p) => p.toLowerCase())),
           observer: metrics.forRoute(name, ''),
         };
       }),

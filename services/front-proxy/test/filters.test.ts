@@ -73,3 +73,19 @@ test('head-list modifier: the same edits on the upstream [name, value, ...] list
   edit(list);
   assert.deepEqual(list, ['X-Add', 'one,two', 'keep', 'me', 'x-set', 'new', 'x-new', 'v']);
 });
+
+test('head-list modifier: the proxy-owned fields survive whatever the filter says', async () => {
+  const { compileHeadListModifier } = await import('../src/filters.ts');
+  // Config validation refuses these names; the compiled filter ignores them even if one got through.
+  const edit = compileHeadListModifier({
+    set: [
+      { name: 'Via', value: 'forged' },
+      { name: 'X-Real-IP', value: '6.6.6.6' },
+    ],
+    add: [{ name: 'X-Forwarded-For', value: '6.6.6.6' }],
+    remove: ['via', 'forwarded', 'Transfer-Encoding', 'x-other'],
+  });
+  const list = ['via', '1.1 portico', 'forwarded', 'for=1.2.3.4', 'x-forwarded-for', '1.2.3.4', 'x-other', 'x'];
+  edit(list);
+  assert.deepEqual(list, ['via', '1.1 portico', 'forwarded', 'for=1.2.3.4', 'x-forwarded-for', '1.2.3.4']);
+});

@@ -1,8 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { endToEndResponseHeaders, forwardedHeadList, requestIdOf } from '../src/forwarding.ts';
+import {
+  clientAddress,
+  endToEndResponseHeaders,
+  forwardedHeadList,
+  requestIdOf,
+  TrustedProxies,
+  trustedProxiesFrom,
+} from '../src/forwarding.ts';
 
-const client = { ip: '127.0.0.1', proto: 'http' as const, host: 'example.com:8080', httpVersion: '1.1' };
+const client = {
+  ip: '127.0.0.1',
+  client: '127.0.0.1',
+  trustedPeer: false,
+  proto: 'http' as const,
+  host: 'example.com:8080',
+  httpVersion: '1.1',
+};
 const TRACE = '00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01';
 const RID = 'req-1';
 
@@ -76,13 +90,14 @@ test('forwarding fields are appended once, the given request id replaces the inc
       'x-request-id': 'from-client',
       traceparent: 'old',
     },
-    client,
+    { ...client, client: '10.0.0.1', trustedPeer: true },
     'rewritten.example.com',
     TRACE,
     RID,
   );
   const head = asObject(list);
   assert.deepEqual(head['x-forwarded-for'], ['10.0.0.1, 127.0.0.1']);
+  assert.deepEqual(head['x-real-ip'], ['10.0.0.1']);
   assert.deepEqual(head['x-forwarded-proto'], ['http']);
   assert.deepEqual(head['x-forwarded-host'], ['example.com:8080']);
   assert.deepEqual(head.forwarded, ['for=127.0.0.1;host="example.com:8080";proto=http']);
@@ -117,4 +132,47 @@ test('a request id is kept when the client sent a sane one, made when absent, du
   assert.match(requestIdOf({ 'x-request-id': 'bad id\r\n' }), uuid);
   assert.match(requestIdOf({ 'x-request-id': ['a', 'b'] }), uuid);
   assert.notEqual(requestIdOf({}), requestIdOf({}));
+});
+
+test('an untrusted peer cannot name a client: its X-Forwarded-For, Forwarded and X-Real-IP are replaced', () => {
+  const head = asObject(
+    forwardedHeadList(
+      {
+        'x-forwarded-for': '6.6.6.6',
+        forwarded: 'for=6.6.6.6',
+        'x-real-ip': '6.6.6.6',
+        'x-forwarded-host': 'evil.example',
+        via: '1.1 evil',
+      },
+      client,
+      'h',
+      TRACE,
+      RID,
+    ),
+  );
+  assert.deepEqual(head['x-forwarded-for'], ['127.0.0.1']);
+  assert.deepEqual(head.forwarded, ['for=127.0.0.1;host="example.com:8080";proto=http']);
+  assert.deepEqual(head['x-real-ip'], ['127.0.0.1']);
+  assert.deepEqual(head['x-forwarded-host'], ['example.com:8080']);
+  // Via is a trace of the path, not an identity: kept and appended to.
+  assert.deepEqual(head.via, ['1.1 evil, 1.1 portico']);
+});
+
+test('clientAddress: the peer unless trusted; then the right-most untrusted X-Forwarded-For entry', () => {
+  const trusted = new TrustedProxies(['10.0.0.0/8', '::1', '192.168.1.7']);
+  const xff = (value: string | string[]) => ({ 'x-forwarded-for': value });
+  assert.equal(clientAddress('8.8.8.8', xff('1.1.1.1'), trusted), '8.8.8.8', 'untrusted peer');
+  assert.equal(clientAddress('10.0.0.5', xff('1.1.1.1'), undefined), '10.0.0.5', 'nobody trusted');
+  assert.equal(clientAddress('10.0.0.5', {}, trusted), '10.0.0.5', 'trusted peer, no header');
+  assert.equal(clientAddress('10.0.0.5', xff('6.6.6.6, 1.1.1.1, 10.2.3.4'), trusted), '1.1.1.1');
+  assert.equal(clientAddress('::1', xff(['6.6.6.6', '2001:db8::1', '192.168.1.7']), trusted), '2001:db8::1');
+  assert.equal(clientAddress('10.0.0.5', xff('10.9.9.9,10.8.8.8'), trusted), '10.9.9.9', 'all trusted: left-most');
+  assert.equal(clientAddress('10.0.0.5', xff('1.1.1.1, garbage, 10.1.1.1'), trusted), '10.1.1.1', 'stops at junk');
+  assert.equal(clientAddress('10.0.0.5', xff('[2001:db8::2]:443'), trusted), '2001:db8::2');
+  assert.equal(clientAddress('10.0.0.5', xff('1.2.3.4:5678'), trusted), '1.2.3.4');
+  assert.equal(clientAddress('10.0.0.5', xff(''), trusted), '10.0.0.5');
+  assert.equal(trustedProxiesFrom([]), undefined, 'an empty list costs nothing per request');
+  assert.ok(trusted.has('::ffff:10.1.2.3'), 'IPv4-mapped peers match IPv4 ranges');
+  for (const bad of ['10.0.0.0/33', 'example.com', '10.0.0/8', '::1/129', '10.0.0.0/x'])
+    assert.throws(() => new TrustedProxies([bad]), /trustedProxies\[0\] must be an IP address or a CIDR range/, bad);
 });
