@@ -1,8 +1,13 @@
-/** `--workers N`: worker processes share the port, follow config changes, and are replaced when they die. */
+/**
+ * `--workers N`: worker processes share the port, follow config changes, are replaced when they die, stop on one
+ * SIGTERM, and a port conflict fails fast.
+ */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type Backend, type PorticoProcess, startEchoBackend, startPortico } from '@portico/testkit';
+import { type Backend, PORTICO_BIN, type PorticoProcess, startEchoBackend, startPortico } from '@portico/testkit';
 
 let echo: Backend, portico: PorticoProcess;
 
@@ -46,6 +51,32 @@ after(async () => {
 function workerPids(): number[] {
   const out = execFileSync('pgrep', ['-P', String(portico.child.pid)], { encoding: 'utf8' });
   return out.trim().split('\n').filter(Boolean).map(Number);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ESRCH');
+    return false;
+  }
+}
+
+/** Resolves with how the process ended, or with 'timeout' after `ms` (the caller fails on that). */
+function exitWithin(
+  child: PorticoProcess['child'],
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'timeout'> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('timeout'), ms);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
 }
 
 async function generationsSeen(n: number): Promise<Set<string>> {
@@ -96,4 +127,55 @@ test('a killed worker is replaced and traffic keeps flowing', async () => {
   }
   assert.equal(pids.length, 2);
   assert.ok(!pids.includes(victim!));
+});
+
+test('one SIGTERM stops the primary and every worker, with exit code 0', async () => {
+  const pids = workerPids();
+  assert.equal(pids.length, 2);
+  // No connection is open, so nothing has to drain: the whole tree is gone in well under the 10 s drain time.
+  const started = Date.now();
+  portico.child.kill('SIGTERM');
+  const exit = await exitWithin(portico.child, 8_000);
+  assert.notEqual(exit, 'timeout', `still running 8 s after one SIGTERM; output:\n${portico.output()}`);
+  assert.deepEqual(exit, { code: 0, signal: null }, 'exited by itself after SIGTERM, not killed');
+  assert.deepEqual(
+    pids.filter((pid) => isAlive(pid)),
+    [],
+    'no worker outlives the primary',
+  );
+  assert.match(portico.output(), /portico: SIGTERM, shutting down/);
+  assert.ok(Date.now() - started < 8_000);
+});
+
+test('a port conflict with workers fails fast: one line naming the flag, exit 1, no worker left', async () => {
+  const busy: Server = createServer();
+  busy.listen(0, '0.0.0.0');
+  await once(busy, 'listening');
+  const port = (busy.address() as { port: number }).port;
+  try {
+    const child = spawn(
+      process.execPath,
+      [PORTICO_BIN, 'standalone', '--workers', '2', '--proxy-port', String(port), '--admin-port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORTICO_CONFIG: '', PORTICO_NATS_URL: '' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exit = await exitWithin(child, 10_000);
+    if (exit === 'timeout') child.kill('SIGKILL');
+    assert.notEqual(exit, 'timeout', `still running 10 s after start; output:\n${stdout}${stderr}`);
+    assert.deepEqual(exit, { code: 1, signal: null });
+    assert.equal(
+      stderr.trim(),
+      `portico standalone: port ${port} is in use (proxy); choose another with --proxy-port`,
+      'one line, no stack trace',
+    );
+    assert.doesNotMatch(stdout, /portico listening/);
+    // Workers run with the primary's argv: none may be left holding anything.
+    const left = spawnSync('pgrep', ['-f', '--', `--proxy-port ${port} `], { encoding: 'utf8' });
+    assert.equal(left.status, 1, `pgrep: no process matched (status 1); got ${left.status} ${left.stdout}`);
+  } finally {
+    busy.close();
+  }
 });

@@ -1,13 +1,14 @@
 /**
- * The Java test peers of e2e/peers (a Eureka server, a Spring Cloud service, a Dubbo provider), each a fat jar
- * built by `e2e/peers/build.sh`, started as a `java` child process on free ports of 127.0.0.1.
+ * The Java test peers of e2e/peers (a Eureka server, a Spring Cloud service, a Dubbo provider; the Nacos server
+ * has its own starter in nacos.ts), each a fat jar built by `e2e/peers/build.sh`, started as a `java` child process
+ * on free ports of 127.0.0.1. A jar that was not built fails at once with JavaPeersNotBuiltError.
  * A peer's stdout and stderr are kept in a ring buffer and quoted in the error when it fails to become ready;
  * every peer still running when the test process exits is SIGKILLed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './nats-server.ts';
 
@@ -23,6 +24,33 @@ export const JAVA_PEER_JVM_FLAGS: readonly string[] = Object.freeze([
 ]);
 
 export type JavaPeerModule = 'eureka-server' | 'spring-service' | 'dubbo-provider';
+
+/** Every module build.sh makes (nacos-server is started by nacos.ts). */
+const ALL_MODULES = ['eureka-server', 'spring-service', 'dubbo-provider', 'nacos-server'] as const;
+const BUILD_COMMAND = 'bash e2e/peers/build.sh';
+
+/**
+ * The Java test peers were not built. One build makes every jar, so the message lists all that are missing; its
+ * stack is the message alone, so each test that needed a peer reports one clear line instead of a trace.
+ */
+export class JavaPeersNotBuiltError extends Error {
+  readonly missing: readonly string[];
+
+  constructor(missing: readonly string[]) {
+    const names = missing.map((jar) => relative(resolve(JAVA_PEERS_DIR, '../..'), jar)).join(', ');
+    super(`the Java test peers are not built (missing ${names}); run: ${BUILD_COMMAND}`);
+    this.name = 'JavaPeersNotBuiltError';
+    this.missing = missing;
+    this.stack = `${this.name}: ${this.message}`;
+  }
+}
+
+/** Throws JavaPeersNotBuiltError, naming every missing jar, when `jar` (one of the peers' jars) is missing. */
+export function requireJavaPeerJar(jar: string, peersDir: string = JAVA_PEERS_DIR): string {
+  if (existsSync(jar)) return jar;
+  const all = ALL_MODULES.map((m) => join(peersDir, m, 'target', `${m}.jar`)).filter((j) => !existsSync(j));
+  throw new JavaPeersNotBuiltError(all.includes(jar) ? all : [jar, ...all]);
+}
 
 export type JavaPeerReady = { url: string } | { log: RegExp };
 
@@ -102,7 +130,6 @@ export interface DubboProviderPeer extends JavaPeer {
 const DEFAULT_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 20_000;
 const RING_LINES = 200;
-const BUILD_HINT = 'run e2e/peers/build.sh';
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -112,11 +139,9 @@ function killAllAtExit(): void {
   running.clear();
 }
 
-/** The jar of one e2e/peers module; throws with the build hint when it was not built. */
+/** The jar of one e2e/peers module; throws JavaPeersNotBuiltError when it was not built. */
 export function javaPeerJar(module: JavaPeerModule): string {
-  const jar = join(JAVA_PEERS_DIR, module, 'target', `${module}.jar`);
-  if (!existsSync(jar)) throw new Error(`Java peer jar ${jar} is missing: ${BUILD_HINT}`);
-  return jar;
+  return requireJavaPeerJar(join(JAVA_PEERS_DIR, module, 'target', `${module}.jar`));
 }
 
 /** `java` from JAVA_HOME, else from PATH. */
@@ -171,7 +196,10 @@ function probeUrl(url: string): Promise<boolean> {
 /** Starts `java <jvmArgs> -jar <jar> <args>` and resolves once it is ready. */
 export async function startJavaPeer(opts: StartJavaPeerOptions): Promise<JavaPeer> {
   if (typeof opts.jar !== 'string' || opts.jar === '') throw new TypeError('startJavaPeer: jar must be a path');
-  if (!existsSync(opts.jar)) throw new Error(`Java peer jar ${opts.jar} is missing: ${BUILD_HINT}`);
+  if (!existsSync(opts.jar)) {
+    if (!relative(JAVA_PEERS_DIR, opts.jar).startsWith('..')) requireJavaPeerJar(opts.jar);
+    throw new Error(`startJavaPeer: jar ${opts.jar} does not exist`);
+  }
   const ready = opts.ready;
   if (!('url' in ready) && !('log' in ready)) throw new TypeError('startJavaPeer: ready must be {url} or {log}');
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -18,6 +18,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireJavaPeerJar } from './java-peers.ts';
 import { terminate } from './terminate.ts';
 
 export interface NacosServer {
@@ -47,7 +48,6 @@ export interface StartNacosOptions {
 const PEER_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../e2e/peers/nacos-server/target');
 const JAR = join(PEER_DIR, 'nacos-server.jar');
 const RUN_DIR = join(PEER_DIR, 'run');
-const BUILD_HINT = `Nacos server jar not found (${JAR}): run e2e/peers/build.sh (Maven + JDK 17)`;
 const READY_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 15_000;
 const JVM_FLAGS = [
@@ -113,7 +113,7 @@ async function serving(url: string): Promise<boolean> {
 }
 
 export async function startNacos(opts: StartNacosOptions = {}): Promise<NacosServer> {
-  if (!existsSync(JAR)) throw new Error(BUILD_HINT);
+  requireJavaPeerJar(JAR);
   const { jar, archive } = prepareRunDir();
   const port = opts.port ?? (await freeNacosPort());
   const home = mkdtempSync(join(tmpdir(), 'portico-nacos-'));

@@ -96,7 +96,7 @@ after(async () => {
 test('a missing jar fails with the build hint', async () => {
   await assert.rejects(
     startJavaPeer({ jar: '/nonexistent/peer.jar', ready: { log: /never/ } }),
-    /run e2e\/peers\/build\.sh/,
+    /run: bash e2e\/peers\/build\.sh/,
   );
 });
 

@@ -228,8 +228,7 @@ export class UpstreamCluster {
     // than one of a single endpoint.
     const endpoints = Math.max(1, new Set(spec.endpoints.map((e) => endpointKey(e.address, e.port))).size);
     this.#clientLimit =
-      perClient ??
-      Math.max(1, Math.floor(pool.connections * endpoints * CLUSTER_DEFAULTS.clientShareOfConnections));
+      perClient ?? Math.max(1, Math.floor(pool.connections * endpoints * CLUSTER_DEFAULTS.clientShareOfConnections));
     const old = new Map(this.#list.map((e) => [e.key, e]));
     const next: UpstreamEndpoint[] = [];
     for (const def of spec.endpoints) {

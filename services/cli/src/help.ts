@@ -1,3 +1,5 @@
+import { KINDS, kindPlural } from '@portico/config';
+
 export const MAIN_HELP = `portico: a gateway for microservices, AI agents and LLMs
 
 Usage: portico <command> [flags]
@@ -42,7 +44,8 @@ Flags:
 ${REMOTE}`,
   get: `Usage: portico get <kind> [name] [-o table|yaml|json] [--server URL | --nats URL]
 
-Lists resources of a kind (routes, services, certificates) or shows one. YAML output can be applied again.
+Lists resources of a kind or shows one. YAML output can be applied again.
+Kinds: ${KINDS.map(kindPlural).join(', ')}.
 
 Flags:
   -o, --output FORMAT  table (default), yaml or json
@@ -54,8 +57,8 @@ ${REMOTE}`,
   schema: `Usage: portico schema
 
 Prints the JSON Schema (draft 2020-12) of a Portico config document, for editors.`,
-  standalone: `Usage: portico standalone [--config FILE] [--proxy-port N] [--admin-port M] [--tls-port P]
-                          [--nats URL] [--log-level LEVEL]
+  standalone: `Usage: portico standalone [--config FILE] [--proxy-port N] [--proxy-host ADDR] [--admin-port M]
+                          [--tls-port P] [--nats URL] [--log-level LEVEL] [--workers N]
 
 Runs the front proxy and the admin API in one process. Config lives in an embedded in-memory bus
 (or in NATS with --nats); --config FILE is applied into it at start.
@@ -63,14 +66,19 @@ Runs the front proxy and the admin API in one process. Config lives in an embedd
 Flags:
   --config FILE      config to apply at start (env PORTICO_CONFIG)
   --proxy-port N     proxy HTTP port (default 8080)
+  --proxy-host ADDR  proxy address for HTTP and HTTPS (default 0.0.0.0, every interface)
   --admin-port M     admin API port (default 9901)
   --admin-host H     admin API address (default 127.0.0.1)
   --tls-port P       proxy HTTPS port, certificates from Certificate resources (default: off)
   --nats URL         use NATS instead of the embedded bus (env PORTICO_NATS_URL)
   --log-level LEVEL  trace, debug, info, warn, error, fatal or silent (default info)
-  --workers N        proxy worker processes sharing the ports (SO_REUSEPORT); "auto" = one per core (default 1)`,
-  'front-proxy': `Usage: portico front-proxy --nats URL [--proxy-port N] [--admin-port M] [--tls-port P]
-                           [--log-level LEVEL]
+  --workers N        proxy worker processes sharing the ports (SO_REUSEPORT); "auto" = one per core (default 1)
+  --trusted-proxies LIST    proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated (default none)
+  --proxy-option NAME=VALUE an edge setting, repeatable: timeouts, HTTP/2 limits, body and head sizes, path policy
+                            (names and defaults: README "Edge defaults")
+  --admin-allowed-host NAME another Host the admin API answers to (repeatable), e.g. its DNS name`,
+  'front-proxy': `Usage: portico front-proxy --nats URL [--proxy-port N] [--proxy-host ADDR] [--admin-port M]
+                           [--tls-port P] [--log-level LEVEL] [--workers N]
 
 Runs the data plane alone: reads config from NATS, serves traffic, and answers /metrics, /healthz and
 /readyz (and the config API) on the admin port.
@@ -78,11 +86,16 @@ Runs the data plane alone: reads config from NATS, serves traffic, and answers /
 Flags:
   --nats URL         NATS server (env PORTICO_NATS_URL; required)
   --proxy-port N     proxy HTTP port (default 8080)
+  --proxy-host ADDR  proxy address (default 0.0.0.0, every interface)
   --admin-port M     admin API port (default 9901)
   --admin-host H     admin API address (default 127.0.0.1)
   --tls-port P       proxy HTTPS port (default: off)
   --log-level LEVEL  log level (default info)
-  --workers N        proxy worker processes sharing the ports (default 1)`,
+  --workers N        proxy worker processes sharing the ports (default 1)
+  --trusted-proxies LIST    proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated (default none)
+  --proxy-option NAME=VALUE an edge setting, repeatable: timeouts, HTTP/2 limits, body and head sizes, path policy
+                            (names and defaults: README "Edge defaults")
+  --admin-allowed-host NAME another Host the admin API answers to (repeatable), e.g. its DNS name`,
   'discovery-syncer': `Usage: portico discovery-syncer --nats URL [--admin-port M] [--log-level LEVEL]
 
 Watches the Registry resources in NATS and keeps one EndpointSet per discovered service there

@@ -8,8 +8,19 @@ import { CliUsageError } from './errors.ts';
 import { COMMAND_HELP, MAIN_HELP } from './help.ts';
 import { formatError } from './load.ts';
 import { type Output, processOutput } from './output.ts';
+import { parseProxyTuning } from './proxy-options.ts';
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/** Where the servers listen unless a flag says otherwise: the proxy on every interface, the admin API on loopback. */
+const LISTEN_DEFAULTS = {
+  proxyPort: 8080,
+  proxyHost: '0.0.0.0',
+  adminPort: 9901,
+  // The syncer's own admin port (/metrics, /healthz) differs so it can share a host with a proxy.
+  syncerAdminPort: 9902,
+  adminHost: '127.0.0.1',
+};
 
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 const REMOTE = { server: { type: 'string' }, nats: { type: 'string' } } as const;
@@ -17,6 +28,10 @@ const FILES = { file: { type: 'string', short: 'f', multiple: true } } as const;
 const SERVE = {
   config: { type: 'string' },
   'proxy-port': { type: 'string' },
+  'proxy-host': { type: 'string' },
+  'trusted-proxies': { type: 'string' },
+  'proxy-option': { type: 'string', multiple: true },
+  'admin-allowed-host': { type: 'string', multiple: true },
   'admin-port': { type: 'string' },
   'admin-host': { type: 'string' },
   'tls-port': { type: 'string' },
@@ -55,6 +70,12 @@ function port(flag: string, value: string | undefined, fallback: number | undefi
   if (!/^\d+$/.test(value) || n > 65535)
     throw new CliUsageError(`--${flag} must be a port number 0-65535, got "${value}"`);
   return n;
+}
+
+function host(flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && !/^[0-9A-Za-z.:%_-]+$/.test(value))
+    throw new CliUsageError(`--${flag} must be an IP address or a host name, got "${value}"`);
+  return value;
 }
 
 /** Flags win over environment; an empty variable counts as unset. */
@@ -125,13 +146,19 @@ export async function main(argv: readonly string[], out: Output = processOutput)
             mode: command as 'standalone' | 'front-proxy' | 'discovery-syncer',
             config: s('config') ?? env('PORTICO_CONFIG'),
             nats: s('nats') ?? env('PORTICO_NATS_URL'),
-            proxyPort: port('proxy-port', s('proxy-port'), 8080)!,
-            // The syncer's own admin port (/metrics, /healthz) defaults elsewhere so it can share a host with a proxy.
-            adminPort: port('admin-port', s('admin-port'), command === 'discovery-syncer' ? 9902 : 9901)!,
-            adminHost: s('admin-host'),
+            proxyPort: port('proxy-port', s('proxy-port'), LISTEN_DEFAULTS.proxyPort)!,
+            proxyHost: host('proxy-host', s('proxy-host')) ?? LISTEN_DEFAULTS.proxyHost,
+            adminPort: port(
+              'admin-port',
+              s('admin-port'),
+              command === 'discovery-syncer' ? LISTEN_DEFAULTS.syncerAdminPort : LISTEN_DEFAULTS.adminPort,
+            )!,
+            adminHost: host('admin-host', s('admin-host')) ?? LISTEN_DEFAULTS.adminHost,
             tlsPort: port('tls-port', s('tls-port'), undefined),
             logLevel: s('log-level') ?? 'info',
             workers: workerCount(s('workers')),
+            proxyTuning: parseProxyTuning((v['proxy-option'] as string[] | undefined) ?? [], s('trusted-proxies')),
+            adminAllowedHosts: (v['admin-allowed-host'] as string[] | undefined) ?? [],
           },
           out,
         );

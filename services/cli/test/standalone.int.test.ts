@@ -4,51 +4,59 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, startNatsServer } from '@portico/testkit';
+import { startNatsServer } from '@portico/testkit';
+import { parseAllDocuments } from 'yaml';
 import { portico, REPO, start } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-standalone-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('standalone serves the example config, answers the admin API, and stops on SIGTERM', async () => {
-  // The example points its demo Service at the admin API on 9901; move both to a free port for the test.
-  const adminPort = await freePort();
-  const config = join(dir, 'example.yaml');
-  writeFileSync(
-    config,
-    readFileSync(join(REPO, 'deploy/example.yaml'), 'utf8').replace('port: 9901', `port: ${adminPort}`),
-  );
+test('standalone serves the example config on any admin port, answers the admin API, and stops on SIGTERM', async () => {
+  // The example needs nothing on the admin port (its demo backend is the proxy's built-in Echo), so any port works.
+  const example = join(REPO, 'deploy/example.yaml');
+  const echoRoute = parseAllDocuments(readFileSync(example, 'utf8'))
+    .map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec: Record<string, unknown> })
+    .find((d) => d.kind === 'Route' && d.metadata.name === 'echo');
+  const rewrite = JSON.stringify(echoRoute).match(/"replacePrefixMatch":"([^"]*)"/)?.[1];
+  assert.ok(rewrite !== undefined, 'the example rewrites /echo with ReplacePrefixMatch');
 
   const { child, match, exited } = await start(
-    ['standalone', '--proxy-port', '0', '--admin-port', String(adminPort), '--log-level', 'warn'],
-    /portico listening: proxy http:\/\/127\.0\.0\.1:(\d+) admin http:\/\/127\.0\.0\.1:(\d+)/,
-    { PORTICO_CONFIG: config }, // from the environment, as `npm start` users may set it
+    ['standalone', '--proxy-port', '0', '--admin-port', '0', '--log-level', 'warn'],
+    /portico listening: proxy http:\/\/([\d.]+):(\d+) admin http:\/\/([\d.]+):(\d+)/,
+    { PORTICO_CONFIG: example }, // from the environment, as `npm start` users may set it
   );
   try {
-    const proxy = `http://127.0.0.1:${match[1]}`;
-    const admin = `http://127.0.0.1:${match[2]}`;
-    assert.equal(Number(match[2]), adminPort);
+    assert.equal(match[1], '0.0.0.0', 'the banner names the address bound: every interface');
+    assert.equal(match[3], '127.0.0.1');
+    const proxy = `http://127.0.0.1:${match[2]}`;
+    const admin = `http://127.0.0.1:${match[4]}`;
 
     const echo = await fetch(`${proxy}/echo/hello?x=1`, {
       headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
     });
     assert.equal(echo.status, 200);
+    assert.equal(echo.headers.get('x-portico-example'), 'echo');
     const seen = (await echo.json()) as {
+      method: string;
       path: string;
       query: Record<string, string>;
       headers: Record<string, string>;
     };
-    assert.equal(seen.path, '/debug/echo/hello');
+    // The request head the backend would receive: the rewritten path, the forwarding fields, a new span id.
+    assert.equal(seen.method, 'GET');
+    assert.equal(seen.path, `${rewrite === '/' ? '' : rewrite}/hello`);
     assert.deepEqual(seen.query, { x: '1' });
     assert.ok(seen.headers['x-forwarded-for'], 'x-forwarded-for');
     assert.ok(seen.headers['x-request-id'], 'x-request-id');
+    assert.match(seen.headers.via ?? '', /portico/);
     assert.match(seen.headers.traceparent ?? '', /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
     assert.notEqual(seen.headers.traceparent, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
 
     const old = await fetch(`${proxy}/old`, { redirect: 'manual' });
     assert.equal(old.status, 301);
     assert.match(old.headers.get('location') ?? '', /\/echo\/moved$/);
-    assert.deepEqual(await (await fetch(`${proxy}/status`)).json(), { status: 'ok' });
+    // The public port does not lead to the admin API.
+    assert.equal((await fetch(`${proxy}/api/v1/routes`)).status, 404);
 
     assert.equal((await fetch(`${admin}/readyz`)).status, 200);
     const metrics = await (await fetch(`${admin}/metrics`)).text();
@@ -92,7 +100,7 @@ spec:
     assert.equal((await portico(['apply', '-f', config, '--nats', nats.url])).stdout, 'route/moved created\n');
     const { child, match, exited } = await start(
       ['front-proxy', '--proxy-port', '0', '--admin-port', '0', '--log-level', 'warn'],
-      /portico listening: proxy http:\/\/127\.0\.0\.1:(\d+) admin http:\/\/127\.0\.0\.1:(\d+)/,
+      /portico listening: proxy http:\/\/[\d.]+:(\d+) admin http:\/\/127\.0\.0\.1:(\d+)/,
       { PORTICO_NATS_URL: nats.url },
     );
     try {

@@ -6,22 +6,35 @@ import { applyResources, startAdminApi } from '@portico/admin-api';
 import { type ConfigBus, createMemoryBus, createNatsBus } from '@portico/bus';
 import { startDiscoverySyncer } from '@portico/discovery-syncer';
 import { startFrontProxy } from '@portico/front-proxy';
-import { createLogger, createMetricsRegistry, ProxyMetrics, subscribeDiagnostics } from '@portico/observability';
-import { CliConfigError, CliUsageError } from '../errors.ts';
+import {
+  createLogger,
+  createMetricsRegistry,
+  flushLogger,
+  ProxyMetrics,
+  subscribeDiagnostics,
+} from '@portico/observability';
+import { CliConfigError, CliListenError, CliUsageError, type ListenerName } from '../errors.ts';
 import { formatError, loadFiles } from '../load.ts';
 import type { Output } from '../output.ts';
+import type { ProxyTuning } from '../proxy-options.ts';
 
 export interface ServeOptions {
   mode: 'standalone' | 'front-proxy' | 'discovery-syncer';
   config?: string | undefined;
   nats?: string | undefined;
   proxyPort: number;
+  /** The proxy's bind address (HTTP and TLS). */
+  proxyHost: string;
   adminPort: number;
-  adminHost?: string | undefined;
+  adminHost: string;
   tlsPort?: number | undefined;
   logLevel: string;
   /** Proxy worker processes; 1 runs everything in this process. */
   workers?: number | undefined;
+  /** --trusted-proxies and --proxy-option values, checked by the proxy itself. */
+  proxyTuning?: ProxyTuning | undefined;
+  /** --admin-allowed-host: names the admin API answers besides loopback and its bound address. */
+  adminAllowedHosts?: string[] | undefined;
 }
 
 export interface Running {
@@ -40,6 +53,41 @@ export function loadStartConfig(opts: ServeOptions, out: Output): ReturnType<typ
   return loaded;
 }
 
+const PROXY: ListenerName = { name: 'proxy', portFlag: '--proxy-port', hostFlag: '--proxy-host' };
+const TLS: ListenerName = { name: 'tls', portFlag: '--tls-port', hostFlag: '--proxy-host' };
+const ADMIN: ListenerName = { name: 'admin', portFlag: '--admin-port', hostFlag: '--admin-host' };
+
+/** Two listeners on one port would fail as "in use" while naming the wrong one: refuse it as a usage error. */
+export function checkPorts(opts: ServeOptions): void {
+  const ports: Array<[string, number | undefined]> = [
+    ['--proxy-port', opts.mode === 'discovery-syncer' ? undefined : opts.proxyPort],
+    ['--tls-port', opts.tlsPort],
+    ['--admin-port', opts.adminPort],
+  ];
+  for (const [i, [flag, port]] of ports.entries())
+    for (const [other, otherPort] of ports.slice(i + 1))
+      if (port !== undefined && port !== 0 && port === otherPort)
+        throw new CliUsageError(`${flag} and ${other} are both ${port}; each listener needs its own port`);
+}
+
+/** Maps a bind failure of the proxy's listeners to the one-line error naming the flag to change. */
+export function proxyListenError(err: unknown, opts: Pick<ServeOptions, 'tlsPort'>): unknown {
+  // startFrontProxy names a bad --proxy-option or --trusted-proxies value in a TypeError.
+  if (err instanceof TypeError) return new CliUsageError(err.message);
+  if (!CliListenError.explains(err)) return err;
+  const tls = opts.tlsPort !== undefined && opts.tlsPort !== 0 && err.port === opts.tlsPort;
+  return new CliListenError(err, tls ? TLS : PROXY, err);
+}
+
+export function adminListenError(err: unknown): unknown {
+  return CliListenError.explains(err) ? new CliListenError(err, ADMIN, err) : err;
+}
+
+/** A URL for the banner: the address actually bound (0.0.0.0 means every interface), IPv6 in brackets. */
+export function listenUrl(scheme: string, host: string, port: number): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** The embedded bus, or NATS with --nats. */
 export function openBus(opts: ServeOptions): Promise<ConfigBus> | ConfigBus {
   return opts.nats === undefined
@@ -51,6 +99,7 @@ export function openBus(opts: ServeOptions): Promise<ConfigBus> | ConfigBus {
 export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
   if (opts.mode !== 'standalone' && opts.nats === undefined)
     throw new CliUsageError(`${opts.mode} needs --nats URL (or PORTICO_NATS_URL)`);
+  checkPorts(opts);
   if ((opts.workers ?? 1) > 1) {
     const { servePrimary } = await import('./workers.ts');
     return servePrimary({ ...opts, workers: opts.workers! }, out);
@@ -98,9 +147,13 @@ export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
         : await startFrontProxy({
             bus,
             port: opts.proxyPort,
+            host: opts.proxyHost,
             ...(opts.tlsPort === undefined ? {} : { tlsPort: opts.tlsPort }),
             logger,
             metrics,
+            ...opts.proxyTuning,
+          }).catch((err: unknown) => {
+            throw proxyListenError(err, opts);
           });
     if (proxy !== undefined) {
       proxyClose = () => proxy.close();
@@ -110,17 +163,20 @@ export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
     const admin = await startAdminApi({
       bus,
       port: opts.adminPort,
-      ...(opts.adminHost === undefined ? {} : { host: opts.adminHost }),
+      host: opts.adminHost,
+      allowedHosts: opts.adminAllowedHosts ?? [],
       registry,
       // The syncer is ready once it has started (it read the Registry resources).
       isReady: () => proxy?.isReady() ?? true,
       logger,
+    }).catch((err: unknown) => {
+      throw adminListenError(err);
     });
     closers.push(() => admin.close());
 
-    const tls = proxy?.tlsPort === undefined ? '' : ` https://127.0.0.1:${proxy.tlsPort}`;
-    const listening = proxy === undefined ? '' : ` proxy http://127.0.0.1:${proxy.port}${tls}`;
-    out.out(`portico listening:${listening} admin http://127.0.0.1:${admin.port}`);
+    const tls = proxy?.tlsPort === undefined ? '' : ` ${listenUrl('https', opts.proxyHost, proxy.tlsPort)}`;
+    const listening = proxy === undefined ? '' : ` proxy ${listenUrl('http', opts.proxyHost, proxy.port)}${tls}`;
+    out.out(`portico listening:${listening} admin ${listenUrl('http', opts.adminHost, admin.port)}`);
     let closing: Promise<void> | undefined;
     return {
       proxyPort: proxy?.port ?? 0,
@@ -132,6 +188,8 @@ export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
     };
   } catch (err) {
     await closeAll();
+    // Log lines are written asynchronously: out first, so the error the caller prints is the last line.
+    await flushLogger(logger);
     throw err;
   }
 }
