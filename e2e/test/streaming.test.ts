@@ -1,15 +1,12 @@
 /** SSE, WebSocket, large bodies, HTTP/2 (h2c and TLS) through `portico standalone`. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as h2connect } from 'node:http2';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   type Backend,
   type PorticoProcess,
+  selfSignedCertificate,
   startEchoBackend,
   startPortico,
   startWebSocketBackend,
@@ -19,36 +16,10 @@ import WebSocket from 'ws';
 let echo: Backend, ws: Backend, portico: PorticoProcess;
 let certPem: string;
 
-function selfSigned(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'portico-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=secure.example.com',
-      '-addext',
-      'subjectAltName=DNS:secure.example.com',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
-}
-
 before(async () => {
   [echo, ws] = await Promise.all([startEchoBackend('echo'), startWebSocketBackend('ws')]);
-  const tls = selfSigned();
-  certPem = readFileSync(tls.cert, 'utf8');
+  const tls = selfSignedCertificate('secure.example.com');
+  certPem = tls.cert;
   portico = await startPortico({
     args: ['--log-level', 'warn', '--tls-port', '0'],
     config: `apiVersion: portico.dev/v1
@@ -66,8 +37,8 @@ kind: Certificate
 metadata: {name: secure}
 spec:
   hostnames: [secure.example.com]
-  certificate: {file: ${tls.cert}}
-  privateKey: {file: ${tls.key}}
+  certificate: {file: ${tls.certFile}}
+  privateKey: {file: ${tls.keyFile}}
 ---
 apiVersion: portico.dev/v1
 kind: Route

@@ -30,6 +30,12 @@ export {
   startPortico,
   writeTempConfig,
 } from './portico.ts';
+export {
+  type RawHttpResponse,
+  rawHttpExchange,
+  type SelfSignedCertificate,
+  selfSignedCertificate,
+} from './raw-http.ts';
 export { type ConsulStandIn, type ConsulStandInOptions, startConsulStandIn } from './standins/consul.ts';
 export { terminate } from './terminate.ts';
 export { startZooKeeper, type ZooKeeperServer } from './zookeeper.ts';

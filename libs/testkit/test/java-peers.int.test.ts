@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import zookeeper from 'node-zookeeper-client';
 import {
   type EurekaServerPeer,
+  JAVA_PEERS_DIR,
   type JavaPeer,
   javaPeerJar,
   startDubboProvider,
@@ -93,10 +95,14 @@ after(async () => {
   await zkServer?.stop();
 });
 
-test('a missing jar fails with the build hint', async () => {
+test('a missing peer jar fails with the build hint; a missing jar elsewhere says so plainly', async () => {
+  await assert.rejects(
+    startJavaPeer({ jar: join(JAVA_PEERS_DIR, 'nope', 'target', 'nope.jar'), ready: { log: /never/ } }),
+    /run: bash e2e\/peers\/build\.sh/,
+  );
   await assert.rejects(
     startJavaPeer({ jar: '/nonexistent/peer.jar', ready: { log: /never/ } }),
-    /run: bash e2e\/peers\/build\.sh/,
+    /jar \/nonexistent\/peer\.jar does not exist/,
   );
 });
 

@@ -5,17 +5,13 @@
  * line and counts in portico_edge_rejections_total.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { createMemoryBus } from '@portico/bus';
 import { type Resource, validateResource } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
-import { type Backend, startEchoBackend } from '@portico/testkit';
+import { type Backend, selfSignedCertificate, startEchoBackend } from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
 import {
   connectRaw,
@@ -49,42 +45,11 @@ const metrics = new ProxyMetrics(createMetricsRegistry());
 const lines: Record<string, unknown>[] = [];
 let proxy: FrontProxy;
 let backend: Backend;
-let certDir: string;
 
 function resource(input: unknown): Resource {
   const r = validateResource({ apiVersion: 'portico.dev/v1', ...(input as object) });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.resource;
-}
-
-function selfSigned(): { cert: string; key: string } {
-  certDir = mkdtempSync(join(tmpdir(), 'portico-edge-'));
-  const key = join(certDir, 'key.pem');
-  const cert = join(certDir, 'cert.pem');
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=edge.test',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
-  } catch (err) {
-    throw new Error('these tests need the openssl binary (apt-get install openssl)', { cause: err });
-  }
-  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
 }
 
 async function rejections(reason: string): Promise<number> {
@@ -143,7 +108,7 @@ function closedWithin(conn: { closed: Promise<number> }, limit: number, what: st
 
 before(async () => {
   backend = await startEchoBackend('edge');
-  const tls = selfSigned();
+  const tls = selfSignedCertificate('edge.test');
   for (const doc of [
     {
       kind: 'Service',
@@ -180,7 +145,6 @@ after(async () => {
   await proxy.close();
   await backend.close();
   await bus.close();
-  rmSync(certDir, { recursive: true, force: true });
 });
 
 // The three suites run side by side (each suite's tests in order) to keep the file fast.

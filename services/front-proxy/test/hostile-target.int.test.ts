@@ -10,8 +10,15 @@ import { after, before, test } from 'node:test';
 import { createMemoryBus } from '@portico/bus';
 import { type Resource, validateResource } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
-import { type Backend, type EchoReply, startEchoBackend } from '@portico/testkit';
+import {
+  type Backend,
+  type EchoReply,
+  type RawHttpResponse,
+  rawHttpExchange,
+  startEchoBackend,
+} from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
+import { frame, headerBlock } from './raw-h2.ts';
 
 const bus = createMemoryBus();
 let proxy: FrontProxy;
@@ -71,29 +78,10 @@ after(async () => {
   await bus.close();
 });
 
-interface RawResponse {
-  status: number;
-  head: string;
-  body: string;
-}
+type RawResponse = RawHttpResponse;
 
-/**
- * Writes `bytes` as is and reads until the proxy closes: every request here says Connection: close, and the socket
- * stays open for writing, as a half-closed one gets no answer from a plain net server.
- */
 function raw(bytes: string): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(proxy.port, '127.0.0.1', () => socket.write(Buffer.from(bytes, 'latin1')));
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('latin1');
-      const split = text.indexOf('\r\n\r\n');
-      const head = split === -1 ? text : text.slice(0, split);
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1] ?? 0), head, body: text.slice(split + 4) });
-    });
-  });
+  return rawHttpExchange(proxy.port, bytes);
 }
 
 function get(target: string, fields = 'Host: main.example\r\n'): Promise<RawResponse> {
@@ -226,26 +214,6 @@ test('an invalid or missing Host is a 400', async () => {
 
 // HTTP/2 (h2c with prior knowledge): HEADERS written by hand with an HPACK literal encoder.
 
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
-
-/** HPACK "literal header field without indexing, new name" (RFC 7541 §6.2.2), no Huffman; strings < 127 bytes. */
-function hpack(fields: [string, string][]): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, value] of fields) {
-    const n = Buffer.from(name, 'latin1');
-    const v = Buffer.from(value, 'latin1');
-    parts.push(Buffer.from([0, n.length]), n, Buffer.from([v.length]), v);
-  }
-  return Buffer.concat(parts);
-}
-
 /** One h2c request; answers the first byte of the response HEADERS block (an HPACK static index) and the DATA. */
 function h2(fields: [string, string][]): Promise<{ statusByte: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -255,7 +223,7 @@ function h2(fields: [string, string][]): Promise<{ statusByte: number; body: str
           Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
           frame(4, 0, 0, Buffer.alloc(0)),
           // HEADERS, END_STREAM | END_HEADERS, stream 1
-          frame(1, 0x5, 1, hpack(fields)),
+          frame(1, 0x5, 1, headerBlock(fields)),
         ]),
       );
     });

@@ -9,11 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { createMemoryBus } from '@portico/bus';
 import { type Resource, validateResource } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
+import { type RawHttpResponse, rawHttpExchange } from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
 import { type PathPolicy, parseTarget, resolvePathPolicy } from '../src/paths.ts';
 
@@ -187,23 +188,11 @@ function generate(random: () => number, n: number, run: number): Case[] {
   return cases;
 }
 
-function send(port: number, c: Case): Promise<{ status: number; head: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () =>
-      socket.write(
-        Buffer.from(`GET ${c.target} HTTP/1.1\r\n${c.fields}x-fuzz-id: ${c.id}\r\nConnection: close\r\n\r\n`, 'latin1'),
-      ),
-    );
-    const chunks: Buffer[] = [];
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('latin1');
-      const split = text.indexOf('\r\n\r\n');
-      const head = split === -1 ? text : text.slice(0, split);
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1] ?? 0), head, body: text.slice(split + 4) });
-    });
-  });
+function send(port: number, c: Case): Promise<RawHttpResponse> {
+  return rawHttpExchange(
+    port,
+    `GET ${c.target} HTTP/1.1\r\n${c.fields}x-fuzz-id: ${c.id}\r\nConnection: close\r\n\r\n`,
+  );
 }
 
 function expectedRule(path: string): string {
