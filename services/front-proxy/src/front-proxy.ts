@@ -124,7 +124,7 @@ const DEFAULTS = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxHeaderBytes: 16 * 1024,
   drainMs: 10_000,
-  // Edge timeouts and limits (issue 9). A slow head is an attack sooner than a slow upload is: the head gets 15 s
+  // Edge timeouts and limits (SECURITY.md). A slow head is an attack sooner than a slow upload is: the head gets 15 s
   // (nginx's client_header_timeout is 60 s, Envoy's 10 s); the whole request 120 s, enough for a 16 MiB body
   // (maxBodyBytes) at about 1 Mbit/s. Idle 300 s (Envoy's stream_idle_timeout) lets long LLM calls, long polls
   // and quiet SSE streams live; a client that stops mid-head is cut by the headers timeout long before that.
@@ -137,7 +137,7 @@ const DEFAULTS = {
   // Like nginx's 75 s keepalive for HTTP/2; Envoy's 1 h keeps idle connections far longer than needed.
   http2SessionIdleTimeoutMs: 60_000,
   http2StreamIdleTimeoutMs: 300_000,
-  // nghttp2's defaults are a 1000 burst at 33/s: the burst alone let 900 resets per connection through (issue 9 #11).
+  // nghttp2's defaults are a 1000 burst at 33/s: the burst alone lets 900 resets per connection through.
   http2StreamResetBurst: 200,
   http2StreamResetRate: 33,
   http2MaxSessionMemoryMb: 64,
