@@ -2,13 +2,16 @@
  * The Node floor: a node:http server whose handler forwards to one backend through an undici Pool's `dispatch`
  * (v8 handler API) and streams the answer back. Hop-by-hop headers are dropped both ways; nothing else is done
  * (no routing, no metrics), so whatever a real proxy costs above this is its own overhead.
- * node bench/proxy/undici-proxy.ts <backend-origin> [port]  -> prints `READY <port>`.
+ * node bench/proxy/undici-proxy.ts <backend-origin> [port] [--h2c]  -> prints `READY <port>`.
+ * --h2c serves HTTP/2 with prior knowledge (node:http2's compatibility API) instead of HTTP/1.1: the floor for h2.
  */
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createH2cServer } from 'node:http2';
 import { Pool } from 'undici';
 
 const origin = process.argv[2];
-if (!origin) throw new Error('usage: undici-proxy.ts <backend-origin> [port]');
+if (!origin) throw new Error('usage: undici-proxy.ts <backend-origin> [port] [--h2c]');
+const h2c = process.argv.includes('--h2c');
 const pool = new Pool(origin, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
 
 const HOP_BY_HOP = new Set([
@@ -23,11 +26,12 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-const server = createServer((req, res) => {
+function handle(req: IncomingMessage, res: ServerResponse): void {
   const raw = req.rawHeaders;
   const headers: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
-    if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
+    // HTTP/2 pseudo-headers (:method, :path...) are not fields; undici writes Host from the origin.
+    if (raw[i]!.charCodeAt(0) !== 58 && !HOP_BY_HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
   }
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   pool.dispatch(
@@ -59,8 +63,11 @@ const server = createServer((req, res) => {
       },
     },
   );
-});
-server.keepAliveTimeout = 60_000;
+}
+
+const server = h2c
+  ? createH2cServer(handle as unknown as Parameters<typeof createH2cServer>[1])
+  : createServer({ keepAliveTimeout: 60_000 }, handle);
 server.listen(Number(process.argv[3] ?? 0), '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`READY ${typeof address === 'object' && address ? address.port : 0}\n`);

@@ -5,6 +5,7 @@
  * line and counts in portico_edge_rejections_total.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
@@ -17,6 +18,7 @@ import {
   connectRaw,
   connectRawTls,
   ERROR,
+  FLAG,
   FRAME,
   frame,
   headerBlock,
@@ -318,6 +320,39 @@ describe('the edge', { concurrency: true }, () => {
         );
       } finally {
         c.close();
+      }
+    });
+
+    test('a CONTINUATION flood (a header block that never ends) is cut off, and never reaches a backend', async () => {
+      const seen = backend.requests.length;
+      const c = await connectRaw(proxy.port);
+      try {
+        await c.handshake();
+        // HEADERS without END_HEADERS, then 16 KiB CONTINUATION frames that never say END_HEADERS either.
+        c.socket.write(frame(FRAME.HEADERS, FLAG.END_STREAM, 1, requestHeaders('/flood')));
+        const filler = headerBlock([['x-flood', 'a'.repeat(16_000)]]);
+        let sent = 0;
+        for (; sent < 400 && !c.closed && c.goawayCode() === undefined; sent++) {
+          if (!c.socket.write(frame(FRAME.CONTINUATION, 0, 1, filler))) await once(c.socket, 'drain');
+          if (sent % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.ok(
+          await c.until(() => c.closed || c.goawayCode() !== undefined, 3000),
+          `the connection was still open after ${sent} CONTINUATION frames`,
+        );
+        assert.ok(sent < 400, `cut after ${sent} of 400 frames (${sent * 16} KB)`);
+        assert.equal(backend.requests.length, seen, 'nothing reached the backend');
+      } finally {
+        c.close();
+      }
+      // The listener is unharmed.
+      const d = await connectRaw(proxy.port);
+      try {
+        await d.handshake();
+        d.socket.write(headersFrames(1, requestHeaders('/after-flood'), true));
+        assert.ok(await d.until(() => d.find(FRAME.HEADERS, 1) !== undefined, 3000), 'a new connection is served');
+      } finally {
+        d.close();
       }
     });
 
