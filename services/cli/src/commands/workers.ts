@@ -79,6 +79,12 @@ export async function runProxyWorker(): Promise<number> {
   process.on('message', (message: unknown) => {
     if (isReplicaMessage(message)) replica.apply(message);
   });
+  // The worker and the primary may both close the channel at once (a worker that failed leaves while the primary
+  // stops everyone): the second close is an 'error' event here that would otherwise end the process with a trace.
+  cluster.worker?.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ERR_IPC_DISCONNECTED' && err.code !== 'ERR_IPC_CHANNEL_CLOSED')
+      logger.warn({ err }, 'proxy worker IPC error');
+  });
   let proxy: FrontProxy;
   try {
     proxy = await startFrontProxy({
