@@ -179,3 +179,36 @@ test('a port conflict with workers fails fast: one line naming the flag, exit 1,
     busy.close();
   }
 });
+
+test('a SIGTERM while a replacement worker is still starting stops that worker too', async () => {
+  const p = await startPortico({ args: ['--log-level', 'warn', '--workers', '2'] });
+  const children = () =>
+    execFileSync('pgrep', ['-P', String(p.child.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
+  try {
+    const first = children();
+    process.kill(first[0]!, 'SIGKILL');
+    // The moment the primary has forked the replacement (long before it listens), stop everything.
+    let replacement: number | undefined;
+    for (let i = 0; i < 500 && replacement === undefined; i++) {
+      replacement = spawnSync('pgrep', ['-P', String(p.child.pid)], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .map(Number)
+        .find((pid) => pid > 0 && !first.includes(pid));
+      if (replacement === undefined) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(replacement !== undefined, 'a replacement was forked');
+    p.child.kill('SIGTERM');
+    const exit = await exitWithin(p.child, 8_000);
+    assert.notEqual(exit, 'timeout', `still running 8 s after one SIGTERM; output:\n${p.output()}`);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    for (let i = 0; i < 50 && isAlive(replacement); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(isAlive(replacement), false, 'the replacement that was still starting is gone');
+    assert.equal(isAlive(first[1]!), false, 'the other worker is gone');
+  } finally {
+    await p.stop();
+  }
+});

@@ -85,6 +85,22 @@ export async function runProxyWorker(): Promise<number> {
     if (err.code !== 'ERR_IPC_DISCONNECTED' && err.code !== 'ERR_IPC_CHANNEL_CLOSED')
       logger.warn({ err }, 'proxy worker IPC error');
   });
+  // Listened for before the proxy starts: a primary stopping while this worker is still starting (a replacement
+  // forked just before a SIGTERM) disconnects it then, and a 'disconnect' missed here would leave it serving forever.
+  let stopping = false;
+  const stopRequested = new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true;
+      resolve();
+    };
+    process.once('disconnect', stop);
+    // A second signal while draining means "now", as in the primary.
+    process.on('SIGTERM', () => (stopping ? process.exit(143) : stop()));
+    // Ctrl-C reaches the whole process group: the primary stops the workers itself, in order, and would
+    // otherwise race a worker that exits first (and be tempted to replace it).
+    process.on('SIGINT', () => stopping && process.exit(130));
+    if (!process.connected) stop();
+  });
   let proxy: FrontProxy;
   try {
     proxy = await startFrontProxy({
@@ -114,19 +130,7 @@ export async function runProxyWorker(): Promise<number> {
   const listening: Listening = { type: 'portico:worker-listening', port: proxy.port, tlsPort: proxy.tlsPort };
   process.send?.(listening);
 
-  let stopping = false;
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      stopping = true;
-      resolve();
-    };
-    process.once('disconnect', stop);
-    // A second signal while draining means "now", as in the primary.
-    process.on('SIGTERM', () => (stopping ? process.exit(143) : stop()));
-    // Ctrl-C reaches the whole process group: the primary stops the workers itself, in order, and would
-    // otherwise race a worker that exits first (and be tempted to replace it).
-    process.on('SIGINT', () => stopping && process.exit(130));
-  });
+  await stopRequested;
   await proxy.close();
   unsubscribe();
   leaveCluster();
