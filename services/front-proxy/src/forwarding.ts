@@ -163,12 +163,16 @@ function forwardedFor(ip: string): string {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:\-=+/]{1,200}$/;
+/** One host[:port] (a name or a bracketed IPv6 literal): never a list, never anything a backend could split. */
+const FORWARDED_HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 
 /**
  * The upstream request head as a flat [name, value, ...] list (undici's fastest form): end-to-end fields of the
  * incoming head, then Host and the forwarding fields. One pass, no intermediate object. An untrusted peer's
  * X-Forwarded-For, Forwarded and X-Real-IP are dropped (a client can't name its own address); a trusted peer's
- * X-Forwarded-For and Forwarded are appended to. X-Real-IP is always the decided client.
+ * X-Forwarded-For and Forwarded are appended to, and its X-Forwarded-Proto (http or https) and X-Forwarded-Host
+ * (one host) are kept: they say what the client used before the proxy in front. X-Real-IP is always the decided
+ * client.
  */
 export function forwardedHeadList(
   headers: IncomingHeaders,
@@ -182,6 +186,9 @@ export function forwardedHeadList(
   let xff: string | undefined;
   let forwarded: string | undefined;
   let via: string | undefined;
+  // What a trusted proxy in front saw: the scheme and host the client used (a TLS-terminating load balancer).
+  let proto: string = client.proto;
+  let forwardedHost = client.host;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name.charCodeAt(0) === 58 /* ':' */) continue;
@@ -196,11 +203,15 @@ export function forwardedHeadList(
       case 'via':
         via = joined(value);
         continue;
+      case 'x-forwarded-proto':
+        if (client.trustedPeer && (value === 'https' || value === 'http')) proto = value;
+        continue;
+      case 'x-forwarded-host':
+        if (client.trustedPeer && typeof value === 'string' && FORWARDED_HOST.test(value)) forwardedHost = value;
+        continue;
       case 'x-real-ip':
       case 'x-request-id':
       case 'traceparent':
-      case 'x-forwarded-proto':
-      case 'x-forwarded-host':
         continue;
     }
     if (typeof value === 'string') list.push(name, value);
@@ -214,9 +225,9 @@ export function forwardedHeadList(
     'x-forwarded-for',
     xff === undefined ? client.ip : `${xff}, ${client.ip}`,
     'x-forwarded-proto',
-    client.proto,
+    proto,
     'x-forwarded-host',
-    client.host,
+    forwardedHost,
     'forwarded',
     forwarded === undefined ? hop : `${forwarded}, ${hop}`,
     'x-real-ip',

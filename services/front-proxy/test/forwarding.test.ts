@@ -98,10 +98,34 @@ test('forwarding fields are appended once, the given request id replaces the inc
   const head = asObject(list);
   assert.deepEqual(head['x-forwarded-for'], ['10.0.0.1, 127.0.0.1']);
   assert.deepEqual(head['x-real-ip'], ['10.0.0.1']);
-  assert.deepEqual(head['x-forwarded-proto'], ['http']);
+  // A trusted proxy in front terminated TLS: the client's scheme is kept; no X-Forwarded-Host came, ours is set.
+  assert.deepEqual(head['x-forwarded-proto'], ['https']);
   assert.deepEqual(head['x-forwarded-host'], ['example.com:8080']);
   assert.deepEqual(head.forwarded, ['for=127.0.0.1;host="example.com:8080";proto=http']);
   assert.deepEqual(head.via, ['1.0 edge, 1.1 portico']);
+  const trusted = { ...client, client: '10.0.0.1', trustedPeer: true };
+  const kept = asObject(
+    forwardedHeadList(
+      { 'x-forwarded-host': 'shop.example.com', 'x-forwarded-proto': 'https' },
+      trusted,
+      'h',
+      TRACE,
+      RID,
+    ),
+  );
+  assert.deepEqual(kept['x-forwarded-host'], ['shop.example.com']);
+  // Anything but one plain host or http/https is not believed even from a trusted peer.
+  const odd = asObject(
+    forwardedHeadList(
+      { 'x-forwarded-host': 'a.example, b.example', 'x-forwarded-proto': 'gopher' },
+      trusted,
+      'h',
+      TRACE,
+      RID,
+    ),
+  );
+  assert.deepEqual(odd['x-forwarded-host'], ['example.com:8080']);
+  assert.deepEqual(odd['x-forwarded-proto'], ['http']);
   assert.deepEqual(head.host, ['rewritten.example.com']);
   assert.deepEqual(head.traceparent, [TRACE]);
   assert.deepEqual(head['x-request-id'], [RID]);
@@ -142,6 +166,7 @@ test('an untrusted peer cannot name a client: its X-Forwarded-For, Forwarded and
         forwarded: 'for=6.6.6.6',
         'x-real-ip': '6.6.6.6',
         'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
         via: '1.1 evil',
       },
       client,
@@ -154,6 +179,7 @@ test('an untrusted peer cannot name a client: its X-Forwarded-For, Forwarded and
   assert.deepEqual(head.forwarded, ['for=127.0.0.1;host="example.com:8080";proto=http']);
   assert.deepEqual(head['x-real-ip'], ['127.0.0.1']);
   assert.deepEqual(head['x-forwarded-host'], ['example.com:8080']);
+  assert.deepEqual(head['x-forwarded-proto'], ['http']);
   // Via is a trace of the path, not an identity: kept and appended to.
   assert.deepEqual(head.via, ['1.1 evil, 1.1 portico']);
 });
