@@ -8,10 +8,10 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '@portico/testkit';
 import { cpuCount, hasTaskset, pinned, spawnReady, treeCpuMicros } from '../lib/proc.ts';
 import { median } from '../lib/stats.ts';
 import { runWrk } from '../lib/wrk.ts';
@@ -33,17 +33,6 @@ if (cpuCount() < 2 || !hasTaskset) throw new Error('needs 2 cores and taskset');
 const PROXY_CPU = '0';
 const LOAD_CPU = String(cpuCount() - 1);
 const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** h2load, one stream per connection (the same concurrency as wrk -c): completed requests. */
 function runH2load(url: string, sec: number): Promise<number> {

@@ -11,10 +11,10 @@
  * Exit code is 0 whatever the figures: this is a measurement.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '@portico/testkit';
 import { cpuCount, hasTaskset, pinned, type Spawned, spawnReady, treeCpuMicros } from '../lib/proc.ts';
 import { median, percentile } from '../lib/stats.ts';
 import { runWrk } from '../lib/wrk.ts';
@@ -41,17 +41,6 @@ if (cpuCount() < 2 || !hasTaskset) throw new Error('paired rounds need 2 cores a
 const PROXY_CPU = '0';
 const LOAD_CPU = String(cpuCount() - 1);
 const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 interface Target {
   name: string;

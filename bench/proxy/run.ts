@@ -17,11 +17,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDocuments } from '@portico/config';
+import { freePort } from '@portico/testkit';
 import { cpuBusyMicros, cpuCount, hasTaskset, pinned, type Spawned, spawnReady, treeCpuMicros } from '../lib/proc.ts';
 import { median, percentile } from '../lib/stats.ts';
 import { runWrk, type WrkResult } from '../lib/wrk.ts';
@@ -74,18 +74,6 @@ function cpuList(cpus: string | undefined): number[] {
   return cpus.split(',').flatMap((part) => {
     const [a, b] = part.split('-').map(Number);
     return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_, i) => a! + i);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
   });
 }
 
