@@ -2,7 +2,7 @@
  * gRPC statuses through `portico standalone` with a real grpc-js client and server: every answer (OK, a
  * trailers-only error, an error with custom trailing metadata, a stream failing after messages) must reach the
  * client through the proxy exactly as it does straight from the server. A trailers-only answer (one HEADERS frame
- * with grpc-status and END_STREAM) used to arrive as UNKNOWN when the proxy split it into HEADERS + empty DATA.
+ * with grpc-status and END_STREAM) must stay one frame: split into HEADERS + an empty DATA, clients lose the status.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,6 +1,6 @@
 /**
- * Cancelled requests must not cost backend connections (issue 9 item 11: 7,200 reset streams over 8 connections
- * made 7,201 backend connections). What undici 8 does over HTTP/1.1:
+ * Cancelled requests must not cost backend connections (a client resetting streams as fast as it opens them must
+ * not make the proxy open a backend connection each time). What undici 8 does over HTTP/1.1:
  * - cancelled while queued (in the Pool or a Client queue): the request is only looked at again when a socket is
  *   free (writeH1 -> onRequestStart). Aborting through the controller there destroys that socket, though nothing
  *   of the request was written; throwing from onRequestStart makes undici drop the request and keep the socket.

@@ -1,6 +1,6 @@
 /**
- * One client must never take a Service's whole upstream pool (issue 9 item 10: one HTTP/2 client with a 1-byte
- * window held all 128 connections). A cluster counts in-flight requests per ClusterRequest.clientKey.
+ * One client must never take a Service's whole upstream pool (an HTTP/2 client that never opens its window holds
+ * a connection per stream). A cluster counts in-flight requests per ClusterRequest.clientKey.
  */
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';

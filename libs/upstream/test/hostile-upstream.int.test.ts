@@ -2,7 +2,7 @@
  * Backends that answer in ways a client library would smooth over, written as exact bytes on raw sockets
  * (node:net), beside a node:http backend for the ordinary case.
  *
- * 1xx (issue 9 item 6): undici 8 reports a 1xx other than 100 through onResponseStart (103, 102...), then the
+ * 1xx: undici 8 reports a 1xx other than 100 through onResponseStart (103, 102...), then the
  * final response through onResponseStart again, over HTTP/1.1 and HTTP/2. The cluster hands 1xx to
  * sink.onInformational and only the final response commits. An unasked-for `100 Continue` over HTTP/1.1 is
  * refused by undici itself (it destroys the socket: "bad response"), so the caller gets a 502 RESET.

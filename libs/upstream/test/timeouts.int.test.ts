@@ -1,6 +1,6 @@
 /**
- * Upstream timeouts by default (issue 9 item 2) and slow clients that must not become the endpoint's fault
- * (item 4: a slow upload timed out as a 504, outlier detection ejected healthy endpoints).
+ * Upstream timeouts by default, and slow clients that must not become the endpoint's fault (a slow upload is not
+ * a backend timeout, and outlier detection never ejects an endpoint for it).
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';

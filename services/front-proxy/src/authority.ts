@@ -15,6 +15,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { BadRequestError } from './errors.ts';
+import { isUnreserved } from './paths.ts';
 
 interface AuthorityRequest {
   url?: string | undefined;
@@ -105,7 +106,7 @@ function validate(authority: string): BadRequestError | undefined {
     for (; i < authority.length; i++) {
       const c = authority.charCodeAt(i);
       if (c === 58 /* : */) break;
-      if (!isNameChar(c)) return refuse('invalid character in Host', authority);
+      if (!isUnreserved(c)) return refuse('invalid character in Host', authority);
     }
     if (i === 0) return refuse('Host has no host name', authority);
   }
@@ -115,18 +116,6 @@ function validate(authority: string): BadRequestError | undefined {
   if (port.length > 5 || !/^[0-9]*$/.test(port) || Number(port) > 65535)
     return refuse('invalid port in Host', authority);
   return undefined;
-}
-
-function isNameChar(c: number): boolean {
-  return (
-    (c >= 97 && c <= 122) ||
-    (c >= 65 && c <= 90) ||
-    (c >= 48 && c <= 57) ||
-    c === 45 ||
-    c === 46 ||
-    c === 95 ||
-    c === 126
-  );
 }
 
 /** The host a route's hostnames are matched against: lowercase, no port, no trailing dot. */

@@ -56,12 +56,6 @@ interface Listener {
   port: number;
 }
 
-/** The host routes match (lowercase, no port); '' when the request names none or an invalid one (authority.ts). */
-export function hostOf(req: ProxyRequest, absoluteAuthority?: string): string {
-  const authority = requestAuthority(req, absoluteAuthority);
-  return typeof authority === 'string' ? hostOfAuthority(authority) : '';
-}
-
 export function clientIp(req: ProxyRequest): string {
   const ip = req.socket?.remoteAddress ?? '';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
@@ -153,6 +147,8 @@ class Exchange implements ResponseSink {
   readonly req: ProxyRequest;
   readonly res: ProxyResponse;
   /** Read up front: a keep-alive socket may be detached by the time the access log is written. */
+  readonly peer: string;
+  /** The client address: the peer, or what a trusted proxy in front says (forwarding.ts). */
   readonly client: string;
   route = '';
   backend = '';
@@ -174,7 +170,8 @@ class Exchange implements ResponseSink {
     this.req = req;
     this.res = res;
     this.observer = ctx.unrouted;
-    this.client = clientAddress(clientIp(req), req.headers, ctx.trustedProxies);
+    this.peer = clientIp(req);
+    this.client = clientAddress(this.peer, req.headers, ctx.trustedProxies);
   }
 
   finish(): void {
@@ -431,7 +428,7 @@ export function createRequestHandler(ctx: HandlerContext, listener: Listener) {
     ex.requestId = requestId;
     const headers = forwardedHeadList(
       req.headers,
-      forwardingClient(clientIp(req), ex.client, ctx.trustedProxies, listener.scheme, authority, req.httpVersion),
+      forwardingClient(ex.peer, ex.client, ctx.trustedProxies, listener.scheme, authority, req.httpVersion),
       rule.rewrite?.hostname ?? authority,
       nextTraceparent(req.headers.traceparent as string | undefined),
       requestId,

@@ -154,7 +154,8 @@ function hexValue(c: number): number {
   return -1;
 }
 
-function isUnreserved(b: number): boolean {
+/** RFC 3986 unreserved: ALPHA / DIGIT / - . _ ~ (also the characters a Host name may use here). */
+export function isUnreserved(b: number): boolean {
   return (
     (b >= 65 && b <= 90) ||
     (b >= 97 && b <= 122) ||

@@ -88,6 +88,7 @@ class UpgradeExchange implements ResponseSink {
   readonly ctx: HandlerContext;
   readonly req: IncomingMessage;
   readonly socket: Duplex;
+  readonly peer: string;
   readonly client: string;
   readonly requestId: string;
   path: string;
@@ -108,7 +109,8 @@ class UpgradeExchange implements ResponseSink {
     this.ctx = ctx;
     this.req = req;
     this.socket = socket;
-    this.client = clientAddress(clientIp(req), req.headers, ctx.trustedProxies);
+    this.peer = clientIp(req);
+    this.client = clientAddress(this.peer, req.headers, ctx.trustedProxies);
     this.requestId = requestIdOf(req.headers);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -254,7 +256,7 @@ export function createUpgradeHandler(ctx: HandlerContext, scheme: 'http' | 'http
     // The WebSocket handshake fields (sec-websocket-*) travel on; undici writes Connection and Upgrade itself.
     const headers = forwardedHeadList(
       req.headers,
-      forwardingClient(clientIp(req), ex.client, ctx.trustedProxies, scheme, authority, req.httpVersion),
+      forwardingClient(ex.peer, ex.client, ctx.trustedProxies, scheme, authority, req.httpVersion),
       rule.rewrite?.hostname ?? authority,
       nextTraceparent(req.headers.traceparent as string | undefined),
       ex.requestId,

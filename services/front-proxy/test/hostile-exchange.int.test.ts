@@ -357,7 +357,7 @@ const GRPC_REQUEST = { ':method': 'POST', 'content-type': 'application/grpc', te
 const EMPTY_GRPC_MESSAGE = Buffer.from([0, 0, 0, 0, 0]);
 
 // ---------------------------------------------------------------------------------------------------------------
-// 1. gRPC statuses (issue 9 item 9)
+// 1. gRPC statuses
 
 test('a trailers-only gRPC answer leaves as one HEADERS frame with END_STREAM and its status', async () => {
   const reply = await h2Request({ ...GRPC_REQUEST, ':path': '/grpc/NotFound' }, EMPTY_GRPC_MESSAGE);
@@ -396,7 +396,7 @@ test('a gRPC answer with a message streams its body and trailers as before', asy
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// 2. 1xx (item 6)
+// 2. 1xx
 
 test('HTTP/1.1: 103 Early Hints carries its Link only, other 1xx are dropped, the final answer follows', async () => {
   const reply = parse((await raw(get('/h1/early'))).text);
@@ -429,7 +429,7 @@ test('HTTP/2: 103 Early Hints arrives as an informational HEADERS frame before t
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// 3. Bodies over the limit (item 8)
+// 3. Bodies over the limit
 
 test('HTTP/1.1: a chunked body over the limit gets 413 and the connection is closed', async () => {
   const before4xx = await requestsTotal('h1', 'h1', '4xx');
@@ -472,7 +472,7 @@ test('HTTP/2: a body with no length over the limit gets a complete 413, then RST
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// 4. What error bodies reveal (item 8)
+// 4. What error bodies reveal
 
 test('an upstream failure answers with its code and a generic message; the log has the full error', async () => {
   const parsed = parse((await raw(get('/dead/thing'))).text);
@@ -496,7 +496,7 @@ test('an upstream failure answers with its code and a generic message; the log h
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// 5. Access log (item 8)
+// 5. Access log
 
 test('the access log shows query keys only, never their values', async () => {
   await raw(get('/h1/search?access_token=s3cr3t&page=2&flag'));
@@ -523,7 +523,7 @@ test('a client that leaves mid-answer is logged as 499', async () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// 6. Unrouted requests in portico_http_requests_total (item 8)
+// 6. Unrouted requests in portico_http_requests_total
 
 test('404s and 400s before routing are counted under route="" backend=""', async () => {
   const before = await requestsTotal('', '', '4xx');
@@ -535,7 +535,7 @@ test('404s and 400s before routing are counted under route="" backend=""', async
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// 7. The per-client share of a Service (item 10, proxy side)
+// 7. The per-client share of a Service (proxy side)
 
 test("a client over its share of a Service gets the upstream's 429 through the same generic error path", async () => {
   const first = await openUntilHead('GET /limited/stall HTTP/1.1\r\nHost: gw.test\r\n\r\n');

@@ -1,7 +1,7 @@
 /**
  * Hostile HTTP/2 clients against a Service's upstream pool, through a real front proxy, with frames written by hand
- * (raw-h2.ts): a slow reader that never opens its window must not hold the whole pool (issue 9 item 10), and
- * streams reset right after their HEADERS must not cost a backend connection each (item 11).
+ * (raw-h2.ts): a slow reader that never opens its window must not hold the whole pool, and
+ * streams reset right after their HEADERS must not cost a backend connection each.
  */
 import assert from 'node:assert/strict';
 import {
@@ -42,14 +42,14 @@ const SLOW_MS = 100;
 const bus = createMemoryBus();
 let proxy: FrontProxy;
 
-/** Backend of item 10: /big streams a large answer with backpressure, /small answers at once. */
+/** Backend of the slow-reader case: /big streams a large answer with backpressure, /small answers at once. */
 let bigBackend: Server;
 let bigOpen = 0;
 let bigOpenMax = 0;
 /** /big requests the backend saw, by the client address in X-Forwarded-For. */
 const bigFrom = new Map<string, number>();
 
-/** Backend of item 11: answers after SLOW_MS; counts its TCP connections and the requests it saw. */
+/** Backend of the reset case: answers after SLOW_MS; counts its TCP connections and the requests it saw. */
 let slowBackend: Server;
 let slowConnections = 0;
 let slowOpen = 0;
@@ -391,7 +391,7 @@ test('streams reset right after their HEADERS, or once sent upstream, reuse the 
     }
     const firstRound = next;
     // Reset once the backend has the request: each round fills every pooled connection, then cancels them all.
-    // These are the cancels that used to close the upstream socket (HTTP/1.1 cannot cancel a request otherwise).
+    // Cancels after the request was sent: HTTP/1.1 can't cancel those but by closing the socket, unless drained.
     const [first] = clients;
     for (let round = 0; round < ROUNDS; round++) {
       const ids = Array.from({ length: CONNECTIONS }, (_, i) => next + 2 * i);
@@ -419,7 +419,6 @@ test('streams reset right after their HEADERS, or once sent upstream, reuse the 
     const reset = CLIENTS * PER_CLIENT + ROUNDS * CONNECTIONS;
     const rapid = slowSeen.filter((id) => Number(id) < firstRound).length;
     const rounds = slowSeen.filter((id) => Number(id) >= firstRound).length;
-    // For the record (issue 9 item 11 saw 7,200 resets make 7,201 connections).
     t.diagnostic(
       `${reset} reset streams (${CLIENTS * PER_CLIENT} rapid, ${rapid} of them reached the backend; ` +
         `${ROUNDS * CONNECTIONS} after reaching it): ${slowSeen.length} backend requests, ${slowConnections} connections`,

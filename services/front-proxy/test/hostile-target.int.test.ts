@@ -115,7 +115,7 @@ async function assertForwarded(target: string, backend: string, path: string, fi
   return echo;
 }
 
-test('a raw backslash is a 400 and reaches no backend (the issue 9 admin-API write)', async () => {
+test('a raw backslash is a 400 and reaches no backend (the shape that reached the admin API apply)', async () => {
   await assertRefused('/public/..\\..\\api\\v1\\apply');
   await assertRefused('/public\\..\\private');
   await assertRefused('/public/x\\');
