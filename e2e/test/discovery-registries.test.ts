@@ -1,6 +1,6 @@
 /**
  * Discovery end to end for Eureka (a real Spring Cloud Netflix Eureka server with Spring Boot services
- * registering in it), Consul (the documented stand-in, libs/testkit/src/standins/consul.ts, with Node backends
+ * registering in it), Consul (the documented stand-in, e2e/testkit/src/standins/consul.ts, with Node backends
  * registering through its agent API), DNS (a real dnsmasq serving SRV records) and a static Registry. Each registry
  * change shows in where `portico standalone` sends real requests.
  */

@@ -1,6 +1,6 @@
 /**
  * The Nacos source with username/password against a REAL Nacos server started with auth on
- * (libs/testkit/src/nacos.ts): it logs in for an accessToken and lists with it; a wrong password is an outage
+ * (e2e/testkit/src/nacos.ts): it logs in for an accessToken and lists with it; a wrong password is an outage
  * (down() with the login failure), never an empty registry.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * The Nacos source sees a real Apache Dubbo 3 provider (e2e/peers/dubbo-provider) that registers in a REAL Nacos
- * server (libs/testkit/src/nacos.ts) through Nacos's Java client (gRPC): interface-level services named as Dubbo
+ * server (e2e/testkit/src/nacos.ts) through Nacos's Java client (gRPC): interface-level services named as Dubbo
  * names them in Nacos (`providers:<iface>:<version>:<group>`, one instance per protocol) and the application-level
  * service (the app name, protocols in `dubbo.endpoints`).
  */

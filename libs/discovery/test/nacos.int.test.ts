@@ -1,6 +1,6 @@
 /**
  * The Nacos source against a REAL Nacos server (Nacos 3.1 server modules, standalone, embedded storage; see
- * libs/testkit/src/nacos.ts), instances registered through its v1 HTTP API the way v1 clients do. Each test uses
+ * e2e/testkit/src/nacos.ts), instances registered through its v1 HTTP API the way v1 clients do. Each test uses
  * its own group so they don't see each other's services. The outage test restarts the server, so it runs last.
  */
 import assert from 'node:assert/strict';

@@ -38,4 +38,5 @@ export {
 } from './raw-http.ts';
 export { type ConsulStandIn, type ConsulStandInOptions, startConsulStandIn } from './standins/consul.ts';
 export { terminate } from './terminate.ts';
+export { type WaitOptions, waitUntil } from './wait.ts';
 export { startZooKeeper, type ZooKeeperServer } from './zookeeper.ts';

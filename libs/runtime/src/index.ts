@@ -1,0 +1,1 @@
+export type { RunningService, Service, ServiceDeps } from './service.ts';
