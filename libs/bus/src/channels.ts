@@ -1,13 +1,6 @@
-import { channel } from 'node:diagnostics_channel';
 import type { Kind } from '@portico/config';
 import type { ErrorDetail } from '@portico/errors';
-
-/** Diagnostics channels of the bus; the observability lib subscribes to them. */
-export const BUS_INVALID_CHANNEL = 'portico:bus:invalid';
-export const BUS_DISCONNECT_CHANNEL = 'portico:bus:disconnect';
-export const BUS_RECONNECT_CHANNEL = 'portico:bus:reconnect';
-export const BUS_RESYNC_CHANNEL = 'portico:bus:resync';
-export const BUS_ERROR_CHANNEL = 'portico:bus:error';
+import { defineChannel } from '@portico/observability';
 
 /** A stored value failed JSON parsing or validation; readers kept the last good value. */
 export interface BusInvalidEvent {
@@ -30,15 +23,13 @@ export interface BusErrorEvent {
   error: unknown;
 }
 
-export const invalidChannel = channel(BUS_INVALID_CHANNEL);
-export const disconnectChannel = channel(BUS_DISCONNECT_CHANNEL);
-export const reconnectChannel = channel(BUS_RECONNECT_CHANNEL);
-export const resyncChannel = channel(BUS_RESYNC_CHANNEL);
-export const errorChannel = channel(BUS_ERROR_CHANNEL);
-
-export function publishInvalid(event: BusInvalidEvent): void {
-  if (invalidChannel.hasSubscribers) invalidChannel.publish(event);
-}
-export function publishError(event: BusErrorEvent): void {
-  if (errorChannel.hasSubscribers) errorChannel.publish(event);
-}
+/** The bus's diagnostics events; the diagnostics wiring subscribes through these descriptors. */
+export const busChannels = {
+  invalid: defineChannel<BusInvalidEvent>('portico:bus:invalid'),
+  /** Lost the connection to NATS; serving last known good. */
+  disconnect: defineChannel<BusConnectionEvent>('portico:bus:disconnect'),
+  reconnect: defineChannel<BusConnectionEvent>('portico:bus:reconnect'),
+  /** The watch resynced after a gap. */
+  resync: defineChannel<BusResyncEvent>('portico:bus:resync'),
+  error: defineChannel<BusErrorEvent>('portico:bus:error'),
+};

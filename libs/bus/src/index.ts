@@ -1,13 +1,9 @@
 export {
-  BUS_DISCONNECT_CHANNEL,
-  BUS_ERROR_CHANNEL,
-  BUS_INVALID_CHANNEL,
-  BUS_RECONNECT_CHANNEL,
-  BUS_RESYNC_CHANNEL,
   type BusConnectionEvent,
   type BusErrorEvent,
   type BusInvalidEvent,
   type BusResyncEvent,
+  busChannels,
 } from './channels.ts';
 export {
   BusClosedError,

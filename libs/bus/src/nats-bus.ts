@@ -8,7 +8,7 @@ import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection, errors as natsErrors } from '@nats-io/transport-node';
 import { KINDS, type Kind, type Resource, type ResourceOf } from '@portico/config';
 import { PorticoError } from '@portico/errors';
-import { disconnectChannel, publishError, publishInvalid, reconnectChannel, resyncChannel } from './channels.ts';
+import { busChannels } from './channels.ts';
 import { decode, encode, prepareWrite, sameContent, thaw, withMetadata } from './codec.ts';
 import { BusClosedError, BusConflictError, BusOptionsError, BusStoreError, BusUnavailableError } from './errors.ts';
 import { assertBucketPrefix, bucketName, DEFAULT_BUCKET_PREFIX, resourceKey } from './keys.ts';
@@ -157,7 +157,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
       good.set(e.key, d.resource);
       return d.resource;
     }
-    publishInvalid({ kind, key: e.key, revision: e.revision, errors: d.errors });
+    busChannels.invalid.publish({ kind, key: e.key, revision: e.revision, errors: d.errors });
     return good.get(e.key) ?? 'keep';
   };
 
@@ -197,11 +197,11 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
           }
         }
       } catch (error) {
-        publishError({ where: 'watch', error });
+        busChannels.error.publish({ where: 'watch', error });
       }
       if (!isLoaded) reject(new BusUnavailableError(`watch of ${bucketName(o.prefix, kind)} ended before it loaded`));
       else if (!gen.stopped && !closed && gen === current) {
-        publishError({ where: 'watch', error: new Error(`watch of ${bucketName(o.prefix, kind)} ended`) });
+        busChannels.error.publish({ where: 'watch', error: new Error(`watch of ${bucketName(o.prefix, kind)} ended`) });
         scheduleResync();
       }
     })();
@@ -239,7 +239,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
       // A server that lost its store (not one where the config was deleted key by key while we were away):
       // an empty table would take every route down, so keep serving the last known config and say so loudly.
       // Writes made from now on still apply on top of it.
-      publishError({
+      busChannels.error.publish({
         where: 'resync',
         error: new Error('NATS came back with no config at all; keeping the last known config (apply it again)'),
       });
@@ -276,14 +276,14 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
           if (token !== resyncToken) return;
           let resources = 0;
           for (const kind of KINDS) resources += hub.state.get(kind).size;
-          resyncChannel.publish({
+          busChannels.resync.publish({
             revision: hub.state.revision,
             durationMs: Math.round(performance.now() - t0),
             resources,
           });
           return;
         } catch (error) {
-          publishError({ where: 'resync', error });
+          busChannels.error.publish({ where: 'resync', error });
           await new Promise((r) => setTimeout(r, wait));
           wait = Math.min(wait * 2, 2000);
         }
@@ -299,10 +299,10 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<ConfigBus> {
         // Keep the state as last known; only the watchers go (they are rebuilt on reconnect).
         current?.stop();
         current = undefined;
-        disconnectChannel.publish({ server: s.server });
+        busChannels.disconnect.publish({ server: s.server });
       } else if (s.type === 'reconnect') {
         connected = true;
-        reconnectChannel.publish({ server: s.server });
+        busChannels.reconnect.publish({ server: s.server });
         scheduleResync();
       }
     }

@@ -4,7 +4,7 @@
  * validated again. An invalid entry keeps the last good value, like every other bus.
  */
 import { KINDS, type Kind, type Resource, validateResource } from '@portico/config';
-import { publishInvalid } from './channels.ts';
+import { busChannels } from './channels.ts';
 import { deepFreeze } from './codec.ts';
 import { BusReadOnlyError } from './errors.ts';
 import { StateHub } from './state-hub.ts';
@@ -68,7 +68,12 @@ export function createReplicaBus(): ReplicaBus {
         continue;
       }
       rejected++;
-      publishInvalid({ kind, key: name, revision: Number(doc?.metadata?.resourceVersion ?? 0), errors: result.errors });
+      busChannels.invalid.publish({
+        kind,
+        key: name,
+        revision: Number(doc?.metadata?.resourceVersion ?? 0),
+        errors: result.errors,
+      });
       if (previous !== undefined) maps.get(kind)!.set(name, previous);
     }
     hub.replaceAll(maps);

@@ -3,7 +3,7 @@
  * Changes made in the same tick are flushed together (setImmediate), so a burst gives one listener call.
  */
 import { KINDS, type Kind, type Resource, type ResourceOf } from '@portico/config';
-import { publishError } from './channels.ts';
+import { busChannels } from './channels.ts';
 import type { ConfigState, StateListener } from './types.ts';
 
 type KindMaps = Map<Kind, Map<string, Resource>>;
@@ -106,7 +106,7 @@ export class StateHub {
       try {
         listener(state);
       } catch (error) {
-        publishError({ where: 'listener', error });
+        busChannels.error.publish({ where: 'listener', error });
       }
     }
   }

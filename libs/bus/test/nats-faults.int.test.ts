@@ -6,13 +6,10 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { freePort, type NatsServer, startNatsServer } from '@portico/testkit';
 import {
-  BUS_DISCONNECT_CHANNEL,
-  BUS_INVALID_CHANNEL,
-  BUS_RECONNECT_CHANNEL,
-  BUS_RESYNC_CHANNEL,
   type BusInvalidEvent,
   BusUnavailableError,
   bucketName,
+  busChannels,
   type ConfigBus,
   createNatsBus,
 } from '../src/index.ts';
@@ -42,7 +39,7 @@ test('garbage written straight into a bucket is rejected and the last good value
   await bus.put(service('users'));
   const rec = recorder();
   await bus.watch(rec.listener);
-  const invalid = listen<BusInvalidEvent>(BUS_INVALID_CHANNEL);
+  const invalid = listen<BusInvalidEvent>(busChannels.invalid.name);
 
   const raw = await connect({ servers: ns.url });
   try {
@@ -114,9 +111,9 @@ test('NATS going away keeps the state and fails writes with 503; coming back res
   await watcher.watch(rec.listener);
   const idle = await createNatsBus({ servers: ns.url, bucketPrefix: 'outage', reconnectTimeWait: 100 });
   buses.push(idle);
-  const disconnects = listen<unknown>(BUS_DISCONNECT_CHANNEL);
-  const reconnects = listen<unknown>(BUS_RECONNECT_CHANNEL);
-  const resyncs = listen<{ revision: number }>(BUS_RESYNC_CHANNEL);
+  const disconnects = listen<unknown>(busChannels.disconnect.name);
+  const reconnects = listen<unknown>(busChannels.reconnect.name);
+  const resyncs = listen<{ revision: number }>(busChannels.resync.name);
   try {
     await ns.stop();
     await waitFor('the disconnect event', () => disconnects.events.length > 0);
@@ -189,7 +186,7 @@ test('a quick server restart: the watcher resyncs and keeps following changes', 
   await writer.put(service('users'));
   const rec = recorder();
   await watcher.watch(rec.listener);
-  const resyncs = listen<unknown>(BUS_RESYNC_CHANNEL);
+  const resyncs = listen<unknown>(busChannels.resync.name);
   try {
     await ns.restart();
     await waitFor('the resync', () => resyncs.events.length > 0, 10_000);
@@ -230,7 +227,7 @@ test('NATS back with an empty store: the last known config stays, new writes app
   const rec = recorder();
   await bus.watch(rec.listener);
   const errors = listen<{ where: string; error: Error }>('portico:bus:error');
-  const resyncs = listen<unknown>(BUS_RESYNC_CHANNEL);
+  const resyncs = listen<unknown>(busChannels.resync.name);
   await first.stop();
   // Same port, fresh store: a server that lost its data.
   const wiped = await startNatsServer({ port: first.port });

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { channel } from 'node:diagnostics_channel';
 import { test } from 'node:test';
-import {
-  BUS_INVALID_CHANNEL,
-  BusReadOnlyError,
-  createMemoryBus,
-  createReplicaBus,
-  replicaMessage,
-} from '../src/index.ts';
+import { BusReadOnlyError, busChannels, createMemoryBus, createReplicaBus, replicaMessage } from '../src/index.ts';
 
 const service = (name: string, port: number) => ({
   apiVersion: 'portico.dev/v1' as const,
@@ -46,14 +40,14 @@ test('an invalid entry is published and the last good value stays', async () => 
   replica.apply({ type: 'portico:replica-state', resources: [good] });
   const invalid: unknown[] = [];
   const onInvalid = (m: unknown) => invalid.push(m);
-  channel(BUS_INVALID_CHANNEL).subscribe(onInvalid);
+  channel(busChannels.invalid.name).subscribe(onInvalid);
   const bad = {
     ...good,
     metadata: { name: 'a', resourceVersion: '2' },
     spec: { endpoints: [{ address: '', port: -1 }] },
   };
   assert.equal(replica.apply({ type: 'portico:replica-state', resources: [bad] }), 1);
-  channel(BUS_INVALID_CHANNEL).unsubscribe(onInvalid);
+  channel(busChannels.invalid.name).unsubscribe(onInvalid);
   assert.equal(invalid.length, 1);
   const kept = await replica.bus.get('Service', 'a');
   assert.equal(kept?.spec.endpoints[0]?.port, 2001);

@@ -1,16 +1,36 @@
-import { channel } from 'node:diagnostics_channel';
+import { defineChannel } from '@portico/observability';
 
-/** Diagnostics channels of the discovery syncer; the observability lib subscribes to them. */
-export const DISCOVERY_SYNCED_CHANNEL = 'portico:discovery:synced';
-export const DISCOVERY_DOWN_CHANNEL = 'portico:discovery:down';
-export const DISCOVERY_SKIPPED_CHANNEL = 'portico:discovery:skipped';
-export const DISCOVERY_ERROR_CHANNEL = 'portico:discovery:error';
+/** A complete listing arrived: the registry is reachable and its sets are current. */
+export interface RegistrySyncedEvent {
+  registry: string;
+  type: string;
+  services: number;
+}
+/** The registry is unreachable; its sets are kept and marked stale. */
+export interface RegistryDownEvent {
+  registry: string;
+  type: string;
+  error: unknown;
+  services: number;
+}
+/** A registration was malformed and left out. */
+export interface RegistrySkippedEvent {
+  registry: string;
+  type: string;
+  service: string;
+  reason: string;
+  raw?: unknown;
+}
+/** Background work failed (a source would not start, a bus write was refused and will be retried). */
+export interface RegistryErrorEvent {
+  registry: string;
+  error: unknown;
+}
 
-/** A complete listing arrived: the registry is reachable and its sets are current. `{ registry, type, services }` */
-export const registrySyncedChannel = channel(DISCOVERY_SYNCED_CHANNEL);
-/** The registry is unreachable; its sets are kept and marked stale. `{ registry, type, error, services }` */
-export const registryDownChannel = channel(DISCOVERY_DOWN_CHANNEL);
-/** A registration was malformed and left out. `{ registry, type, service, reason, raw? }` */
-export const registrySkippedChannel = channel(DISCOVERY_SKIPPED_CHANNEL);
-/** Background work failed (a source would not start, a bus write was refused and will be retried). `{ registry, error }` */
-export const registryErrorChannel = channel(DISCOVERY_ERROR_CHANNEL);
+/** The discovery syncer's diagnostics events; the diagnostics wiring subscribes through these descriptors. */
+export const discoveryChannels = {
+  synced: defineChannel<RegistrySyncedEvent>('portico:discovery:synced'),
+  down: defineChannel<RegistryDownEvent>('portico:discovery:down'),
+  skipped: defineChannel<RegistrySkippedEvent>('portico:discovery:skipped'),
+  error: defineChannel<RegistryErrorEvent>('portico:discovery:error'),
+};

@@ -1,8 +1,9 @@
 export {
-  DISCOVERY_DOWN_CHANNEL,
-  DISCOVERY_ERROR_CHANNEL,
-  DISCOVERY_SKIPPED_CHANNEL,
-  DISCOVERY_SYNCED_CHANNEL,
+  discoveryChannels,
+  type RegistryDownEvent,
+  type RegistryErrorEvent,
+  type RegistrySkippedEvent,
+  type RegistrySyncedEvent,
 } from './channels.ts';
 export {
   type DiscoveredService,

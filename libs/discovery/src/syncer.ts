@@ -17,12 +17,7 @@ import {
   type Registry,
   type RegistryType,
 } from '@portico/config';
-import {
-  registryDownChannel,
-  registryErrorChannel,
-  registrySkippedChannel,
-  registrySyncedChannel,
-} from './channels.ts';
+import { discoveryChannels } from './channels.ts';
 import type { DiscoveredService, DiscoverySource, SourceFactory, SourceSink } from './source.ts';
 
 export type SourceFactories = { [T in RegistryType]?: SourceFactory<T> };
@@ -68,7 +63,7 @@ export class DiscoverySyncer {
       this.#chain = this.#chain
         .then(() => this.#reconcile(state))
         .catch((error: unknown) => {
-          registryErrorChannel.publish({ registry: '', error });
+          discoveryChannels.error.publish({ registry: '', error });
         });
     });
     await this.#chain;
@@ -135,16 +130,16 @@ export class DiscoverySyncer {
     const factory = this.#factories[registry.spec.type] as SourceFactory<RegistryType> | undefined;
     const name = registry.metadata.name;
     if (factory === undefined) {
-      registryErrorChannel.publish({ registry: name, error: new Error(`no source for type ${registry.spec.type}`) });
+      discoveryChannels.error.publish({ registry: name, error: new Error(`no source for type ${registry.spec.type}`) });
       return;
     }
     try {
       run.source = factory({ name, spec: registry.spec as never, sink: this.#sinkFor(run) });
     } catch (error) {
-      registryErrorChannel.publish({ registry: name, error });
+      discoveryChannels.error.publish({ registry: name, error });
       return;
     }
-    run.source.start().catch((error: unknown) => registryErrorChannel.publish({ registry: name, error }));
+    run.source.start().catch((error: unknown) => discoveryChannels.error.publish({ registry: name, error }));
   }
 
   async #stopRun(run: RegistryRun): Promise<void> {
@@ -152,7 +147,7 @@ export class DiscoverySyncer {
     try {
       await run.source?.stop();
     } catch (error) {
-      registryErrorChannel.publish({ registry: run.registry.metadata.name, error });
+      discoveryChannels.error.publish({ registry: run.registry.metadata.name, error });
     }
   }
 
@@ -199,7 +194,7 @@ export class DiscoverySyncer {
         }
         for (const name of [...run.sets.keys()]) if (!seen.has(name)) remove(name);
         run.stale = false;
-        registrySyncedChannel.publish({ registry, type, services: services.length });
+        discoveryChannels.synced.publish({ registry, type, services: services.length });
       },
       update: (service) => {
         if (!run.stopped) put(service, false);
@@ -210,12 +205,12 @@ export class DiscoverySyncer {
       down: (error) => {
         if (run.stopped || run.stale) return;
         run.stale = true;
-        registryDownChannel.publish({ registry, type, error, services: run.sets.size });
+        discoveryChannels.down.publish({ registry, type, error, services: run.sets.size });
         for (const set of [...run.sets.values()])
           put({ name: set.spec.service, endpoints: set.spec.endpoints, revision: set.spec.revision }, true);
       },
       skipped: (service, reason, raw) => {
-        if (!run.stopped) registrySkippedChannel.publish({ registry, type, service, reason, raw });
+        if (!run.stopped) discoveryChannels.skipped.publish({ registry, type, service, reason, raw });
       },
     };
   }
@@ -289,7 +284,7 @@ class SetWriter {
         (error: unknown) => {
           // Keep the newer wanted value if one arrived meanwhile; else try this one again.
           if (!this.#wanted.has(name)) this.#wanted.set(name, value);
-          registryErrorChannel.publish({ registry: value?.spec.registry ?? '', error });
+          discoveryChannels.error.publish({ registry: value?.spec.registry ?? '', error });
           this.#retryTimer ??= setTimeout(() => {
             this.#retryTimer = undefined;
             this.#pump();

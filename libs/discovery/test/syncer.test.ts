@@ -7,7 +7,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test } from 'node:test';
 import { type ConfigBus, createMemoryBus } from '@portico/bus';
 import { type DiscoveredEndpoint, type EndpointSet, validateResource } from '@portico/config';
-import { DISCOVERY_SKIPPED_CHANNEL, DiscoverySyncer, type SourceSink } from '../src/index.ts';
+import { DiscoverySyncer, discoveryChannels, type SourceSink } from '../src/index.ts';
 
 function ep(address: string, port = 8080, extra: Partial<DiscoveredEndpoint> = {}): DiscoveredEndpoint {
   return { address, port, weight: 100, healthy: true, protocol: 'http', metadata: {}, ...extra };
@@ -201,7 +201,7 @@ test('a skipped registration is published with the registry and reason', async (
   await settle(syncer);
   const seen: unknown[] = [];
   const onSkip = (m: unknown) => seen.push(m);
-  subscribe(DISCOVERY_SKIPPED_CHANNEL, onSkip);
+  subscribe(discoveryChannels.skipped.name, onSkip);
   try {
     h.sinks.get('reg')!.skipped('orders', 'port 70000 is out of range', 'orders@10.0.0.1:70000');
     assert.deepEqual(seen, [
@@ -214,7 +214,7 @@ test('a skipped registration is published with the registry and reason', async (
       },
     ]);
   } finally {
-    unsubscribe(DISCOVERY_SKIPPED_CHANNEL, onSkip);
+    unsubscribe(discoveryChannels.skipped.name, onSkip);
   }
   await syncer.stop();
 });
