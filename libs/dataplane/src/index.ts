@@ -1,0 +1,1 @@
+export { type ConfigAppliedEvent, type ConfigRejectedEvent, proxyChannels } from './channels.ts';
