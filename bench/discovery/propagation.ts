@@ -29,7 +29,8 @@ import { type ConfigBus, createNatsBus } from '@portico/bus';
 import { endpointSetName, type Resource, validateResource } from '@portico/config';
 import { DISCOVERY_DOWN_CHANNEL, DISCOVERY_ERROR_CHANNEL, DISCOVERY_SKIPPED_CHANNEL } from '@portico/discovery';
 import { type DiscoverySyncerService, startDiscoverySyncer } from '@portico/discovery-syncer';
-import { CONFIG_REJECTED_CHANNEL, type FrontProxy, startFrontProxy } from '@portico/front-proxy';
+import { proxyChannels } from '@portico/dataplane';
+import { type FrontProxy, startFrontProxy } from '@portico/front-proxy';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
 import {
   type Backend,
@@ -241,7 +242,7 @@ const onRejected = (m: unknown) => note('(proxy)', `config rejected: ${JSON.stri
 subscribe(DISCOVERY_DOWN_CHANNEL, onDown);
 subscribe(DISCOVERY_ERROR_CHANNEL, onError);
 subscribe(DISCOVERY_SKIPPED_CHANNEL, onSkipped);
-subscribe(CONFIG_REJECTED_CHANNEL, onRejected);
+subscribe(proxyChannels.configRejected.name, onRejected);
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 const started = performance.now();

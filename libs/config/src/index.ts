@@ -1,5 +1,6 @@
 export { CertificateSpec } from './certificate.ts';
 export { Duration, durationMs, Hostname, ResourceName } from './common.ts';
+export { DirectResponseSpec } from './direct-response.ts';
 export { type ParsedDocuments, parseDocuments } from './documents.ts';
 export {
   type DiscoveredEndpoint,
@@ -12,6 +13,7 @@ export { EndpointProtocol, RegistrySpec, type RegistryType } from './registry.ts
 export {
   API_VERSION,
   type Certificate,
+  type DirectResponse,
   type EndpointSet,
   isKind,
   KINDS,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CertificateSpec } from './certificate.ts';
 import { ResourceName } from './common.ts';
+import { DirectResponseSpec } from './direct-response.ts';
 import { EndpointSetSpec } from './endpoint-set.ts';
 import { RegistrySpec } from './registry.ts';
 import { RouteSpec } from './route.ts';
@@ -15,6 +16,7 @@ export const specSchemas = {
   Certificate: CertificateSpec,
   Registry: RegistrySpec,
   EndpointSet: EndpointSetSpec,
+  DirectResponse: DirectResponseSpec,
 } as const;
 
 export type Kind = keyof typeof specSchemas;
@@ -66,6 +68,7 @@ export const ServiceResource = envelope('Service');
 export const CertificateResource = envelope('Certificate');
 export const RegistryResource = envelope('Registry');
 export const EndpointSetResource = envelope('EndpointSet');
+export const DirectResponseResource = envelope('DirectResponse');
 
 export const resourceSchemas = {
   Route: RouteResource,
@@ -73,11 +76,13 @@ export const resourceSchemas = {
   Certificate: CertificateResource,
   Registry: RegistryResource,
   EndpointSet: EndpointSetResource,
+  DirectResponse: DirectResponseResource,
 } as const satisfies Record<Kind, z.ZodType>;
 
 export type Route = z.infer<typeof RouteResource>;
 export type Service = z.infer<typeof ServiceResource>;
 export type Certificate = z.infer<typeof CertificateResource>;
+export type DirectResponse = z.infer<typeof DirectResponseResource>;
 export type Registry = z.infer<typeof RegistryResource>;
 export type EndpointSet = z.infer<typeof EndpointSetResource>;
 export type ResourceOf<K extends Kind> = z.infer<(typeof resourceSchemas)[K]>;

@@ -85,13 +85,17 @@ export const PathModifier = z.discriminatedUnion('type', [
 /**
  * What a backendRef points at (Gateway API `kind`; default `Service`). `Echo` is the proxy's built-in echo: it
  * answers 200 with the request head the proxy would send upstream (for demos and debugging), no Service needed.
+ * `DirectResponse` answers with the DirectResponse resource of that name.
  */
-export const BackendKind = z.enum(['Service', 'Echo']);
+export const BackendKind = z.enum(['Service', 'Echo', 'DirectResponse']);
+
+/** Kinds answered inside the proxy: a name, no registry or port. */
+const IN_PROCESS_KINDS: ReadonlySet<string> = new Set(['Echo', 'DirectResponse']);
 
 const BackendRefFields = z.strictObject({
   /** Default `Service`. */
   kind: BackendKind.optional(),
-  /** A Service resource or, with `registry`, a service as that registry names it. With kind Echo, a label. */
+  /** A Service resource or, with `registry`, a service as that registry names it; with kind Echo a label, with kind DirectResponse a DirectResponse resource. */
   name: z.string().min(1).max(1024),
   /** A Registry resource: `name` is then a discovered service (README: "Discovered service names"). */
   registry: ResourceName.optional(),
@@ -107,9 +111,9 @@ function checkBackendRef(
   ref: { kind?: string; name: string; registry?: string; version?: string; group?: string; port?: number },
   ctx: z.RefinementCtx,
 ) {
-  if (ref.kind === 'Echo') {
+  if (ref.kind !== undefined && IN_PROCESS_KINDS.has(ref.kind)) {
     for (const key of ['registry', 'version', 'group', 'port'] as const)
-      if (ref[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'not with kind Echo' });
+      if (ref[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `not with kind ${ref.kind}` });
     return;
   }
   if (ref.registry !== undefined) return;

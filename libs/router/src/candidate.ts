@@ -5,9 +5,11 @@
 import type { Route, RouteMatch } from '@portico/config';
 import type { ErrorDetail } from '@portico/errors';
 
-export interface RouteMatchResult {
+export interface RouteMatchResult<R = unknown> {
   route: Route;
   ruleIndex: number;
+  /** What the table's owner compiled for this rule (compileRoutes' ruleOf), handed over with the match. */
+  rule: R;
   matchIndex: number;
   /** For PathPrefix matches: the matched prefix as written in config minus a trailing '/', used by ReplacePrefixMatch. */
   matchedPrefix?: string;
@@ -75,11 +77,21 @@ function conditions(
   return out;
 }
 
+function noRule(): undefined {
+  return undefined;
+}
+
 /** Every (rule, match) of a route as candidates; problems collect compile errors for the caller to throw. */
-export function routeCandidates(route: Route, routeIndex: number, problems: ErrorDetail[]): Candidate[] {
+export function routeCandidates(
+  route: Route,
+  routeIndex: number,
+  problems: ErrorDetail[],
+  ruleOf: (route: Route, ruleIndex: number) => unknown = noRule,
+): Candidate[] {
   const out: Candidate[] = [];
   const created = route.metadata.creationTimestamp ? Date.parse(route.metadata.creationTimestamp) : Number.NaN;
   route.spec.rules.forEach((rule, ruleIndex) => {
+    const compiled = ruleOf(route, ruleIndex);
     const matches = rule.matches !== undefined && rule.matches.length > 0 ? rule.matches : [DEFAULT_MATCH];
     matches.forEach((m, matchIndex) => {
       const where = `Route ${route.metadata.name} spec.rules[${ruleIndex}].matches[${matchIndex}]`;
@@ -88,7 +100,7 @@ export function routeCandidates(route: Route, routeIndex: number, problems: Erro
       let pathKind: PathKind;
       let pathKey = value;
       let pathRegex: RegExp | null = null;
-      const result: RouteMatchResult = { route, ruleIndex, matchIndex };
+      const result: RouteMatchResult = { route, ruleIndex, rule: compiled, matchIndex };
       if (type === 'Exact') pathKind = PATH_EXACT;
       else if (type === 'RegularExpression') {
         pathKind = PATH_REGEX;

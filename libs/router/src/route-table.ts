@@ -39,8 +39,8 @@ export interface MatchInput {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export interface RouteTable {
-  match(input: MatchInput): RouteMatchResult | null;
+export interface RouteTable<R = unknown> {
+  match(input: MatchInput): RouteMatchResult<R> | null;
   /** Number of rules across all routes. */
   readonly size: number;
 }
@@ -202,9 +202,13 @@ const compiledChannel = channel(CHANNEL_COMPILED);
 
 /**
  * Compiles routes into an immutable table. Throws RouteCompileError, naming every bad field, when a regular
- * expression does not compile; the caller keeps its previous table.
+ * expression does not compile; the caller keeps its previous table. `ruleOf` is called once per rule; what it
+ * returns comes back as `rule` with every match of that rule (the caller's compiled rule: no second lookup).
  */
-export function compileRoutes(routes: readonly Route[]): RouteTable {
+export function compileRoutes<R = undefined>(
+  routes: readonly Route[],
+  ruleOf?: (route: Route, ruleIndex: number) => R,
+): RouteTable<R> {
   const started = performance.now();
   const problems: ErrorDetail[] = [];
   const exactHosts = new Map<string, HostGroup>();
@@ -224,7 +228,7 @@ export function compileRoutes(routes: readonly Route[]): RouteTable {
 
   routes.forEach((route, routeIndex) => {
     rules += route.spec.rules.length;
-    const candidates = routeCandidates(route, routeIndex, problems);
+    const candidates = routeCandidates(route, routeIndex, problems, ruleOf);
     const groups = new Set<HostGroup>();
     const hostnames = route.spec.hostnames ?? [];
     if (hostnames.length === 0) {
@@ -256,5 +260,5 @@ export function compileRoutes(routes: readonly Route[]): RouteTable {
     };
     compiledChannel.publish(event);
   }
-  return Object.freeze(table);
+  return Object.freeze(table) as RouteTable<R>;
 }

@@ -19,10 +19,30 @@ test('the answer names the route, rule and match and is frozen; the same object 
   });
   const t = compileRoutes([r]);
   const hit = t.match(req('/y/z'));
-  assert.deepEqual(hit, { route: r, ruleIndex: 0, matchIndex: 1, matchedPrefix: '/y' });
+  assert.deepEqual(hit, { route: r, ruleIndex: 0, rule: undefined, matchIndex: 1, matchedPrefix: '/y' });
   assert.ok(Object.isFrozen(hit));
   assert.equal(t.match(req('/y/z')), hit);
   assert.ok(Object.isFrozen(t));
+});
+
+test('ruleOf runs once per rule and its value comes back as `rule` with every match of that rule', () => {
+  const r = route('a', {
+    rules: [
+      { matches: [{ path: { type: 'Exact', value: '/x' } }, { path: { value: '/y/' } }] },
+      { matches: [{ path: { value: '/z' } }] },
+    ],
+  });
+  const calls: string[] = [];
+  const t = compileRoutes([r], (route, index) => {
+    calls.push(`${route.metadata.name}#${index}`);
+    return { compiled: index };
+  });
+  assert.deepEqual(calls, ['a#0', 'a#1']);
+  const x = t.match(req('/x'))!;
+  const y = t.match(req('/y/1'))!;
+  assert.deepEqual(x.rule, { compiled: 0 });
+  assert.equal(y.rule, x.rule, 'both matches of rule 0 carry the same compiled object');
+  assert.deepEqual(t.match(req('/z'))!.rule, { compiled: 1 });
 });
 
 test('a regular expression that does not compile throws RouteCompileError naming the field', () => {

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RouteObserver } from '@portico/observability';
 import type { EdgeRejections } from './edge-rejections.ts';
-import { BadRequestError, ClientTimeoutError, HeadersTooLargeError, type ProxyError } from './errors.ts';
+import { BadRequestError, ClientTimeoutError, HeadersTooLargeError, type ProxyError } from '@portico/dataplane';
 
 export interface Http1Timeouts {
   headersTimeoutMs: number;

@@ -2,7 +2,6 @@
  * The front proxy: listeners (HTTP/1.1 and h2c on one port, TLS with ALPN h2/http1.1 on another), a routing
  * snapshot swapped atomically on every config change, and graceful shutdown.
  */
-import { channel } from 'node:diagnostics_channel';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   createServer as createH2Server,
@@ -13,6 +12,21 @@ import {
 } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { ConfigBus, ConfigState } from '@portico/bus';
+import {
+  ClusterSet,
+  compileSnapshot,
+  createRequestHandler,
+  createUpgradeHandler,
+  type HandlerContext,
+  type Listener,
+  type PathPolicy,
+  type PolicySource,
+  proxyChannels,
+  resolvePathPolicy,
+  type Snapshot,
+  shouldUpgrade,
+  trustedProxiesFrom,
+} from '@portico/dataplane';
 import type { Logger, ProxyMetrics } from '@portico/observability';
 import {
   checkHttp1Timeouts,
@@ -27,10 +41,6 @@ import {
   http2ServerOptions,
 } from './edge-limits.ts';
 import { EdgeRejections } from './edge-rejections.ts';
-import { trustedProxiesFrom } from './forwarding.ts';
-import { createRequestHandler, type HandlerContext } from './handler.ts';
-import { type PathPolicy, resolvePathPolicy } from './paths.ts';
-import { ClusterSet, compileSnapshot, type Snapshot } from './snapshot.ts';
 import {
   buildCertificateStore,
   type CertificateStore,
@@ -38,12 +48,6 @@ import {
   FORWARD_SECRET_CIPHERS,
   type TlsPolicy,
 } from './tls.ts';
-import { createUpgradeHandler, shouldUpgrade } from './upgrade.ts';
-
-export const CONFIG_APPLIED_CHANNEL = 'portico:proxy:config-applied';
-export const CONFIG_REJECTED_CHANNEL = 'portico:proxy:config-rejected';
-const configApplied = channel(CONFIG_APPLIED_CHANNEL);
-const configRejected = channel(CONFIG_REJECTED_CHANNEL);
 
 export interface FrontProxyOptions {
   bus: ConfigBus;
@@ -100,6 +104,8 @@ export interface FrontProxyOptions {
   tlsCiphers?: string;
   /** Refusals at the edge log at most one warn line per reason per this window (the rest are counted). Default 1 s. */
   edgeLogIntervalMs?: number;
+  /** Gateway-, route- and backend-level policies compiled into every snapshot (pipeline/policies.ts). Default none. */
+  policies?: PolicySource;
   /** How long close() waits for in-flight requests. Default 10 s. */
   drainMs?: number;
   /**
@@ -209,14 +215,14 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
   const apply = (state: ConfigState): void => {
     const started = performance.now();
     try {
-      const next = compileSnapshot(state, clusters, metrics);
+      const next = compileSnapshot(state, clusters, metrics, { policies: opts.policies });
       certificates = buildCertificateStore(next.certificates, tlsPolicy);
       // Clients that send no SNI get the default certificate (with the policy: options left out reset to Node's).
       if (tlsServer !== undefined && certificates.defaultOptions !== undefined)
         tlsServer.setSecureContext(certificates.defaultOptions);
       snapshot = next;
-      if (configApplied.hasSubscribers)
-        configApplied.publish({
+      if (proxyChannels.configApplied.hasSubscribers)
+        proxyChannels.configApplied.publish({
           revision: next.revision,
           rules: next.table.size,
           durationMs: performance.now() - started,
@@ -224,7 +230,7 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
         });
     } catch (err) {
       // The running snapshot stays; the bus already validated, so this is a compile bug worth a loud log.
-      if (configRejected.hasSubscribers) configRejected.publish({ revision: state.revision, error: err });
+      proxyChannels.configRejected.publish({ revision: state.revision, error: err });
       logger.error({ err, revision: state.revision }, 'config rejected by the proxy; keeping the running snapshot');
     }
   };
@@ -282,14 +288,15 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
     });
     socket.on('error', () => socket.destroy());
   });
-  const plainHandler = createRequestHandler(ctx, {
+  const plainListener: Listener = {
     scheme: 'http',
     get port() {
       return plainPort;
     },
-  });
+  };
+  const plainHandler = createRequestHandler(ctx, plainListener);
   http1.on('request', plainHandler as (req: IncomingMessage, res: ServerResponse) => void);
-  http1.on('upgrade', createUpgradeHandler(ctx, 'http'));
+  http1.on('upgrade', createUpgradeHandler(ctx, plainListener));
   const onClientError = createClientErrorHandler(edge, ctx.unrouted, timeouts);
   http1.on('clientError', onClientError);
   // node:http sweeps for headers/request timeouts from 'listening' on; http1 never listens (the sniffer hands it
@@ -324,14 +331,14 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
     tlsServer.setTimeout(timeouts.idleTimeoutMs, onIdle as () => void);
     tlsServer.on('clientError', onClientError);
     guardHttp2(tlsServer, h2Limits, edge);
-    const tlsHandler = createRequestHandler(ctx, {
+    const tlsListener: Listener = {
       scheme: 'https',
       get port() {
         return tlsPort ?? 443;
       },
-    });
-    tlsServer.on('request', tlsHandler);
-    tlsServer.on('upgrade', createUpgradeHandler(ctx, 'https'));
+    };
+    tlsServer.on('request', createRequestHandler(ctx, tlsListener));
+    tlsServer.on('upgrade', createUpgradeHandler(ctx, tlsListener));
     tlsServer.on('session', (s: Http2Session) => track(sessions, s));
     tlsServer.on('tlsClientError', createTlsErrorHandler(edge));
     tlsPort = await listen(tlsServer, opts.tlsPort, opts.host, opts.reusePort === true);

@@ -16,7 +16,7 @@ import { type Resource, validateResource } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
 import { type RawHttpResponse, rawHttpExchange } from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
-import { type PathPolicy, parseTarget, resolvePathPolicy } from '../src/paths.ts';
+import { type PathPolicy, parseTarget, resolvePathPolicy } from '@portico/dataplane';
 
 // Fixed by default so CI is repeatable; set another seed (or a loop of them) to explore further.
 const SEED = Number(process.env.PORTICO_FUZZ_SEED ?? 20_261_207);

@@ -207,6 +207,8 @@ export function summary(r: Resource): string {
       const healthy = r.spec.endpoints.filter((e) => e.healthy && e.weight > 0).length;
       return `registry=${r.spec.registry} service=${r.spec.service} endpoints=${healthy}/${r.spec.endpoints.length}${r.spec.stale ? ' STALE' : ''}`;
     }
+    case 'DirectResponse':
+      return `status=${r.spec.status} type=${r.spec.contentType} bytes=${Buffer.byteLength(r.spec.body)}`;
   }
 }
 

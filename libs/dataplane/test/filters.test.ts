@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileCors, compileHeaderModifier, redirectLocation } from '../src/filters.ts';
+import { compileCors } from '../src/filters/cors/compile-cors.ts';
+import { compileHeaderModifier, compileHeadListModifier } from '../src/filters/header-edit.ts';
+import { redirectLocation } from '../src/filters/request-redirect/location.ts';
 
 test('header modifier: set replaces, add appends, remove deletes, names case-insensitive', () => {
   const edit = compileHeaderModifier({
@@ -60,7 +62,6 @@ test('CORS: exact, wildcard subdomain and any origin; credentials echo the origi
 });
 
 test('head-list modifier: the same edits on the upstream [name, value, ...] list', async () => {
-  const { compileHeadListModifier } = await import('../src/filters.ts');
   const edit = compileHeadListModifier({
     set: [{ name: 'X-Set', value: 'new' }],
     add: [
@@ -75,7 +76,6 @@ test('head-list modifier: the same edits on the upstream [name, value, ...] list
 });
 
 test('head-list modifier: the proxy-owned fields survive whatever the filter says', async () => {
-  const { compileHeadListModifier } = await import('../src/filters.ts');
   // Config validation refuses these names; the compiled filter ignores them even if one got through.
   const edit = compileHeadListModifier({
     set: [

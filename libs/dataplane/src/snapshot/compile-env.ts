@@ -1,0 +1,13 @@
+import type { ConfigState } from '@portico/bus';
+import type { ServiceRef } from '@portico/config';
+import type { UpstreamCluster } from '@portico/upstream';
+
+/** A backendRef that names a Service: by name, or with `registry` a discovered service, on an optional port. */
+export type ServiceBackendRef = ServiceRef & { registry?: string | undefined; port?: number | undefined };
+
+/** What filters, policies and backend kinds compile against: one config state, one set of clusters. */
+export interface CompileEnv {
+  readonly state: ConfigState;
+  /** The cluster for a Service backendRef (static or discovered); undefined when it names nothing. */
+  cluster(ref: ServiceBackendRef): UpstreamCluster | undefined;
+}

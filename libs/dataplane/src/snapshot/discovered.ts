@@ -1,0 +1,54 @@
+import type { ConfigState } from '@portico/bus';
+import {
+  API_VERSION,
+  candidateServiceNames,
+  type EndpointSet,
+  type Registry,
+  type Service,
+  type ServiceRef,
+  type ServiceSpec,
+} from '@portico/config';
+
+/** Protocols the HTTP proxy can speak to; `dubbo` endpoints are the transcoder's. */
+const HTTP_PROTOCOLS = new Set(['http', 'http2', 'grpc', 'tri']);
+
+/** Discovered services by registry and name, for one snapshot. */
+export class DiscoveredIndex {
+  readonly #registries: ReadonlyMap<string, Registry>;
+  readonly #sets = new Map<string, EndpointSet>();
+
+  constructor(state: ConfigState) {
+    this.#registries = state.get('Registry');
+    for (const set of state.get('EndpointSet').values())
+      this.#sets.set(`${set.spec.registry}\u0000${set.spec.service}`, set);
+  }
+
+  /**
+   * The Service a discovered backend stands for: `base` (a Service with `discovery`, for its balancing and health
+   * settings) or defaults, with the set's routable endpoints. undefined when the Registry doesn't exist.
+   */
+  service(name: string, ref: ServiceRef & { registry: string }, base?: Service): Service | undefined {
+    const registry = this.#registries.get(ref.registry);
+    if (registry === undefined) return undefined;
+    const candidates = candidateServiceNames(registry.spec, ref);
+    let set: EndpointSet | undefined;
+    for (const candidate of candidates) {
+      set = this.#sets.get(`${ref.registry}\u0000${candidate}`);
+      if (set !== undefined) break;
+    }
+    const endpoints = (set?.spec.endpoints ?? [])
+      .filter((e) => e.healthy && e.weight > 0 && HTTP_PROTOCOLS.has(e.protocol))
+      .map((e) =>
+        e.zone === undefined
+          ? { address: e.address, port: e.port, weight: e.weight }
+          : { address: e.address, port: e.port, weight: e.weight, zone: e.zone },
+      );
+    const spec: ServiceSpec = base?.spec ?? { protocol: 'http', endpoints: [], loadBalancer: { type: 'RoundRobin' } };
+    return {
+      apiVersion: API_VERSION,
+      kind: 'Service',
+      metadata: { name },
+      spec: { ...spec, endpoints },
+    };
+  }
+}
