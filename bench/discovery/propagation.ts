@@ -27,9 +27,9 @@ import { createServer as createTcpServer, type Server as TcpServer, connect as t
 import { parseArgs } from 'node:util';
 import { type ConfigBus, createNatsBus } from '@portico/bus';
 import { endpointSetName, type Resource, validateResource } from '@portico/config';
+import { proxyChannels } from '@portico/dataplane';
 import { DISCOVERY_DOWN_CHANNEL, DISCOVERY_ERROR_CHANNEL, DISCOVERY_SKIPPED_CHANNEL } from '@portico/discovery';
 import { type DiscoverySyncerService, startDiscoverySyncer } from '@portico/discovery-syncer';
-import { proxyChannels } from '@portico/dataplane';
 import { type FrontProxy, startFrontProxy } from '@portico/front-proxy';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
 import {

@@ -8,9 +8,9 @@ import type { Http2SecureServer, Http2Server, Http2Session, ServerHttp2Stream } 
 import { constants as h2 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { BadRequestError, ClientTimeoutError, HeadersTooLargeError, type ProxyError } from '@portico/dataplane';
 import type { RouteObserver } from '@portico/observability';
 import type { EdgeRejections } from './edge-rejections.ts';
-import { BadRequestError, ClientTimeoutError, HeadersTooLargeError, type ProxyError } from '@portico/dataplane';
 
 export interface Http1Timeouts {
   headersTimeoutMs: number;

@@ -13,10 +13,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { createMemoryBus } from '@portico/bus';
 import { type Resource, validateResource } from '@portico/config';
+import { type PathPolicy, parseTarget, resolvePathPolicy } from '@portico/dataplane';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
 import { type RawHttpResponse, rawHttpExchange } from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
-import { type PathPolicy, parseTarget, resolvePathPolicy } from '@portico/dataplane';
 
 // Fixed by default so CI is repeatable; set another seed (or a loop of them) to explore further.
 const SEED = Number(process.env.PORTICO_FUZZ_SEED ?? 20_261_207);
