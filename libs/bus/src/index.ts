@@ -15,7 +15,8 @@ export {
 } from './errors.ts';
 export { bucketName, DEFAULT_BUCKET_PREFIX, resourceKey } from './keys.ts';
 export { createMemoryBus } from './memory-bus.ts';
-export { createNatsBus, type NatsBusOptions } from './nats-bus.ts';
+export { createNatsBus, NatsBus } from './nats/nats-bus.ts';
+export type { NatsBusOptions } from './nats/options.ts';
 export {
   createReplicaBus,
   isReplicaMessage,

@@ -6,9 +6,10 @@ import { KINDS, type Kind, type Resource, type ResourceOf } from '@portico/confi
 import { busChannels } from './channels.ts';
 import type { ConfigState, StateListener } from './types.ts';
 
-type KindMaps = Map<Kind, Map<string, Resource>>;
+export type KindMaps = Map<Kind, Map<string, Resource>>;
 
-function emptyMaps(): KindMaps {
+/** One empty map per kind. */
+export function emptyKindMaps(): KindMaps {
   return new Map(KINDS.map((k) => [k, new Map<string, Resource>()]));
 }
 
@@ -33,7 +34,7 @@ function sameEntries(a: ReadonlyMap<string, Resource>, b: ReadonlyMap<string, Re
 }
 
 export class StateHub {
-  #working: KindMaps = emptyMaps();
+  #working: KindMaps = emptyKindMaps();
   #published: Map<Kind, ReadonlyMap<string, Resource>>;
   #state: ConfigState;
   #pendingChanges = 0;

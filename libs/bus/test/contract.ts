@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigInvalidError, type Service } from '@portico/config';
+import { waitUntil } from '@portico/testkit';
 import { BusClosedError, type ConfigBus } from '../src/index.ts';
-import { ports, recorder, route, service, waitFor } from './helpers.ts';
+import { ports, recorder, route, service } from './helpers.ts';
 
 /** `open()` gives a fresh, empty bus each time (for NATS: a new bucket prefix on the shared server). */
 export function busContract(label: string, open: BusOpener): void {
@@ -136,7 +137,7 @@ export function busContract(label: string, open: BusOpener): void {
         w.put(route('api', 'accounts')),
         w.delete('Route', 'web'),
       ]);
-      await waitFor('the burst to arrive', () => {
+      await waitUntil('the burst to arrive', () => {
         const s = rec.last;
         // The four writes race each other: wait for the last of them, whichever it is.
         const users = s.get('Service').get('users');

@@ -19,15 +19,6 @@ export function route(name: string, backend: string): Route {
   } as Route;
 }
 
-/** Polls until check() is true; fails with what it was waiting for. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Records every state a listener gets. */
 export function recorder() {
   const states: ConfigState[] = [];

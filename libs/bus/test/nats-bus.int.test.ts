@@ -1,6 +1,7 @@
-import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import { type NatsServer, startNatsServer } from '@portico/testkit';
-import { type ConfigBus, createNatsBus } from '../src/index.ts';
+import { type ConfigBus, createNatsBus, NatsBus } from '../src/index.ts';
 import { type BusOpener, busContract } from './contract.ts';
 
 let ns: NatsServer;
@@ -20,6 +21,15 @@ const open: BusOpener = async () => {
   prefixes.set(bus, bucketPrefix);
   return bus;
 };
-open.sameStore = (bus) => createNatsBus({ servers: ns.url, bucketPrefix: prefixes.get(bus)! });
+open.sameStore = (bus) => NatsBus.connect({ servers: ns.url, bucketPrefix: prefixes.get(bus)! });
 
 busContract('nats', open);
+
+test('nats: createNatsBus gives a NatsBus', async () => {
+  const bus = await open();
+  try {
+    assert.ok(bus instanceof NatsBus);
+  } finally {
+    await bus.close();
+  }
+});

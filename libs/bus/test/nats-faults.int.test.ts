@@ -1,19 +1,12 @@
 /** NATS-only behaviour: bad values written behind the bus's back, and NATS going away and coming back. */
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, test } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { freePort, type NatsServer, startNatsServer } from '@portico/testkit';
-import {
-  type BusInvalidEvent,
-  BusUnavailableError,
-  bucketName,
-  busChannels,
-  type ConfigBus,
-  createNatsBus,
-} from '../src/index.ts';
-import { ports, recorder, route, service, waitFor } from './helpers.ts';
+import type { ChannelDescriptor } from '@portico/observability';
+import { freePort, type NatsServer, startNatsServer, waitUntil } from '@portico/testkit';
+import { BusUnavailableError, bucketName, busChannels, type ConfigBus, createNatsBus } from '../src/index.ts';
+import { ports, recorder, route, service } from './helpers.ts';
 
 const servers: NatsServer[] = [];
 const buses: ConfigBus[] = [];
@@ -22,13 +15,12 @@ after(async () => {
   for (const s of servers) await s.stop();
 });
 
-function listen<T>(name: string): { events: T[]; done(): void } {
+function listen<T>(channel: ChannelDescriptor<T>): { events: T[]; done(): void } {
   const events: T[] = [];
-  const fn = (msg: unknown) => {
-    events.push(msg as T);
-  };
-  subscribe(name, fn);
-  return { events, done: () => unsubscribe(name, fn) };
+  const done = channel.subscribe((event) => {
+    events.push(event);
+  });
+  return { events, done };
 }
 
 test('garbage written straight into a bucket is rejected and the last good value stays', async () => {
@@ -39,7 +31,7 @@ test('garbage written straight into a bucket is rejected and the last good value
   await bus.put(service('users'));
   const rec = recorder();
   await bus.watch(rec.listener);
-  const invalid = listen<BusInvalidEvent>(busChannels.invalid.name);
+  const invalid = listen(busChannels.invalid);
 
   const raw = await connect({ servers: ns.url });
   try {
@@ -48,7 +40,7 @@ test('garbage written straight into a bucket is rejected and the last good value
     await kv.put('users', JSON.stringify(service('users', 0)));
     await kv.put('users', JSON.stringify(service('someone-else')));
     await kv.put('ghost', JSON.stringify({ apiVersion: 'portico.dev/v1', kind: 'Route', metadata: { name: 'ghost' } }));
-    await waitFor('four invalid events', () => invalid.events.length >= 4);
+    await waitUntil('four invalid events', () => invalid.events.length >= 4);
 
     const [notJson, badPort, wrongName, wrongKind] = invalid.events;
     assert.deepEqual([notJson?.kind, notJson?.key], ['Service', 'users']);
@@ -73,7 +65,7 @@ test('garbage written straight into a bucket is rejected and the last good value
 
     // A good value written the same way is taken.
     await kv.put('users', JSON.stringify(service('users', 7070)));
-    await waitFor('the good raw value', () => ports(rec.last.get('Service').get('users'))[0] === 7070);
+    await waitUntil('the good raw value', () => ports(rec.last.get('Service').get('users'))[0] === 7070);
 
     // A reader that starts on a bad value has no last good one: the key is simply absent.
     await kv.put('users', '{"half":');
@@ -87,7 +79,7 @@ test('garbage written straight into a bucket is rejected and the last good value
     // put() over a bad value writes a new good one.
     const put = await bus.put(service('users', 81));
     assert.equal(put.changed, true);
-    await waitFor('the repaired value', () => ports(freshRec.last.get('Service').get('users'))[0] === 81);
+    await waitUntil('the repaired value', () => ports(freshRec.last.get('Service').get('users'))[0] === 81);
   } finally {
     invalid.done();
     await raw.close();
@@ -111,12 +103,12 @@ test('NATS going away keeps the state and fails writes with 503; coming back res
   await watcher.watch(rec.listener);
   const idle = await createNatsBus({ servers: ns.url, bucketPrefix: 'outage', reconnectTimeWait: 100 });
   buses.push(idle);
-  const disconnects = listen<unknown>(busChannels.disconnect.name);
-  const reconnects = listen<unknown>(busChannels.reconnect.name);
-  const resyncs = listen<{ revision: number }>(busChannels.resync.name);
+  const disconnects = listen(busChannels.disconnect);
+  const reconnects = listen(busChannels.reconnect);
+  const resyncs = listen(busChannels.resync);
   try {
     await ns.stop();
-    await waitFor('the disconnect event', () => disconnects.events.length > 0);
+    await waitUntil('the disconnect event', () => disconnects.events.length > 0);
     const callsBefore = rec.states.length;
     const state = rec.last;
     assert.deepEqual([...state.get('Service').keys()].sort(), ['billing', 'users']);
@@ -131,7 +123,7 @@ test('NATS going away keeps the state and fails writes with 503; coming back res
     });
     await assert.rejects(watcher.delete('Service', 'users'), BusUnavailableError);
     await assert.rejects(watcher.get('Service', 'users'), BusUnavailableError);
-    await waitFor('the idle bus to see the outage', () => disconnects.events.length >= 2);
+    await waitUntil('the idle bus to see the outage', () => disconnects.events.length >= 2);
     await assert.rejects(
       idle.watch(() => {}),
       BusUnavailableError,
@@ -153,9 +145,9 @@ test('NATS going away keeps the state and fails writes with 503; coming back res
     assert.deepEqual([...rec.last.get('Service').keys()].sort(), ['billing', 'users'], 'the state was never emptied');
 
     await ns.restart();
-    await waitFor('the resync', () => resyncs.events.length > 0, 10_000);
+    await waitUntil('the resync', () => resyncs.events.length > 0, { timeoutMs: 10_000 });
     assert.ok(reconnects.events.length > 0);
-    await waitFor('the resynced state', () => rec.states.length > callsBefore);
+    await waitUntil('the resynced state', () => rec.states.length > callsBefore);
     const after = rec.last;
     assert.deepEqual([...after.get('Service').keys()].sort(), ['accounts', 'billing', 'users']);
     assert.deepEqual(ports(after.get('Service').get('users')), [9090]);
@@ -169,7 +161,7 @@ test('NATS going away keeps the state and fails writes with 503; coming back res
 
     // Live again: writes work and the re-made watch sees them.
     await watcher.put(service('billing', 4242));
-    await waitFor('a live change after resync', () => ports(rec.last.get('Service').get('billing'))[0] === 4242);
+    await waitUntil('a live change after resync', () => ports(rec.last.get('Service').get('billing'))[0] === 4242);
   } finally {
     disconnects.done();
     reconnects.done();
@@ -186,25 +178,26 @@ test('a quick server restart: the watcher resyncs and keeps following changes', 
   await writer.put(service('users'));
   const rec = recorder();
   await watcher.watch(rec.listener);
-  const resyncs = listen<unknown>(busChannels.resync.name);
+  const resyncs = listen(busChannels.resync);
   try {
     await ns.restart();
-    await waitFor('the resync', () => resyncs.events.length > 0, 10_000);
+    await waitUntil('the resync', () => resyncs.events.length > 0, { timeoutMs: 10_000 });
     assert.deepEqual([...rec.last.get('Service').keys()], ['users'], 'data survived the restart');
-    let written = false;
-    const deadline = Date.now() + 5000;
-    while (!written) {
-      try {
-        await writer.put(service('users', 5555));
-        written = true;
-      } catch (err) {
-        // The writer may still be reconnecting; it says so with a 503.
-        assert.ok(err instanceof BusUnavailableError);
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    await waitFor('the change after the restart', () => ports(rec.last.get('Service').get('users'))[0] === 5555);
+    await waitUntil(
+      'the writer to take a write after the restart',
+      async () => {
+        try {
+          await writer.put(service('users', 5555));
+          return true;
+        } catch (err) {
+          // The writer may still be reconnecting; it says so with a 503.
+          assert.ok(err instanceof BusUnavailableError);
+          return false;
+        }
+      },
+      { everyMs: 50 },
+    );
+    await waitUntil('the change after the restart', () => ports(rec.last.get('Service').get('users'))[0] === 5555);
   } finally {
     resyncs.done();
   }
@@ -226,16 +219,18 @@ test('NATS back with an empty store: the last known config stays, new writes app
   await bus.put(service('users'));
   const rec = recorder();
   await bus.watch(rec.listener);
-  const errors = listen<{ where: string; error: Error }>('portico:bus:error');
-  const resyncs = listen<unknown>(busChannels.resync.name);
+  const errors = listen(busChannels.error);
+  const resyncs = listen(busChannels.resync);
   await first.stop();
   // Same port, fresh store: a server that lost its data.
   const wiped = await startNatsServer({ port: first.port });
   servers.push(wiped);
-  await waitFor('the wiped-store warning', () => errors.events.some((e) => /no config at all/.test(e.error.message)));
+  await waitUntil('the wiped-store warning', () =>
+    errors.events.some((e) => /no config at all/.test((e.error as Error).message)),
+  );
   assert.ok(rec.last.get('Service').has('users'), 'last known config kept');
   await bus.put(service('orders'));
-  await waitFor('the new write', () => rec.last.get('Service').has('orders') === true);
+  await waitUntil('the new write', () => rec.last.get('Service').has('orders') === true);
   assert.ok(rec.last.get('Service').has('users'));
   errors.done();
   resyncs.done();
