@@ -1,6 +1,5 @@
 export { type ChannelDescriptor, defineChannel } from './channel.ts';
 export { ClusterMetricsRegistry, shareWorkerMetrics } from './cluster-metrics.ts';
-export { CHANNELS, type ChannelName, type DiagnosticsTargets, subscribeDiagnostics } from './diagnostics.ts';
 export { createLogger, flushLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   createMetricsRegistry,

@@ -48,7 +48,6 @@ class BoundRouteObserver implements RouteObserver {
   }
 }
 
-/** Every metric the data plane reports. Construct once per registry. */
 /** What the proxy knows of a discovered service (an EndpointSet resource's spec). */
 export interface DiscoveredSetView {
   spec: {
@@ -59,6 +58,7 @@ export interface DiscoveredSetView {
   };
 }
 
+/** Every metric the data plane reports. Construct once per registry. */
 export class ProxyMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'route' | 'backend' | 'code_class'>;
@@ -69,6 +69,7 @@ export class ProxyMetrics {
   readonly configReloads: Counter;
   readonly configRejected: Counter<'kind'>;
   readonly upstreamEndpoints: Gauge<'backend' | 'state'>;
+  readonly upstreamPanic: Gauge<'backend'>;
   readonly discoveredEndpoints: Gauge<'registry' | 'service' | 'state'>;
   readonly discoveredStale: Gauge<'registry' | 'service'>;
   readonly registryUp: Gauge<'registry' | 'type'>;
@@ -105,14 +106,17 @@ export class ProxyMetrics {
     });
     this.upstreamEjections = new Counter({
       name: 'portico_upstream_ejections_total',
-      help: 'Endpoints ejected by outlier detection or health checks.',
+      help: 'Endpoints ejected by outlier detection (consecutive 5xx or connect failures).',
       labelNames: ['backend'],
       registers,
     });
+    // Gauges below say how to combine proxy workers' values (prom-client's cluster aggregation sums by default):
+    // every worker serves the same config and sees the same endpoint sets, so `max` reads as one proxy's view.
     this.configRevision = new Gauge({
       name: 'portico_config_revision',
       help: 'Revision of the config snapshot being served.',
       registers,
+      aggregator: 'max',
     });
     this.configReloads = new Counter({
       name: 'portico_config_reloads_total',
@@ -127,9 +131,18 @@ export class ProxyMetrics {
     });
     this.upstreamEndpoints = new Gauge({
       name: 'portico_upstream_endpoints',
-      help: 'Endpoints of a backend by state (healthy, ejected, unhealthy).',
+      help: 'Endpoints of a backend by state: healthy, unhealthy (failing active health checks), ejected (by outlier detection).',
       labelNames: ['backend', 'state'],
       registers,
+      // Each worker checks health on its own: the average keeps the states summing to the endpoint count.
+      aggregator: 'average',
+    });
+    this.upstreamPanic = new Gauge({
+      name: 'portico_upstream_panic',
+      help: '1 while every endpoint of a backend is unhealthy or ejected, so all of them take traffic (panic mode).',
+      labelNames: ['backend'],
+      registers,
+      aggregator: 'max',
     });
     this.discoveredEndpoints = new Gauge({
       name: 'portico_discovery_endpoints',
@@ -137,18 +150,21 @@ export class ProxyMetrics {
       labelNames: ['registry', 'service', 'state'],
       registers,
       collect: () => this.#collectDiscovered(),
+      aggregator: 'max',
     });
     this.discoveredStale = new Gauge({
       name: 'portico_discovery_stale',
       help: '1 while a discovered service shows last known endpoints because its registry is unreachable.',
       labelNames: ['registry', 'service'],
       registers,
+      aggregator: 'max',
     });
     this.registryUp = new Gauge({
       name: 'portico_discovery_registry_up',
       help: 'Whether the discovery syncer reaches a registry (1) or serves its last known endpoints (0).',
       labelNames: ['registry', 'type'],
       registers,
+      aggregator: 'max',
     });
     this.registrySkipped = new Counter({
       name: 'portico_discovery_skipped_total',

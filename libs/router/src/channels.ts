@@ -1,6 +1,6 @@
-/** Published after each successful compileRoutes(): `{ routes, rules, candidates, hostGroups, durationMs }`. */
-export const CHANNEL_COMPILED = 'portico:router:compiled';
+import { defineChannel } from '@portico/observability';
 
+/** A route table was compiled (after each successful compileRoutes()). */
 export interface CompiledEvent {
   routes: number;
   rules: number;
@@ -9,3 +9,8 @@ export interface CompiledEvent {
   hostGroups: number;
   durationMs: number;
 }
+
+/** The router's diagnostics events; the diagnostics wiring subscribes through these descriptors. */
+export const routerChannels = {
+  compiled: defineChannel<CompiledEvent>('portico:router:compiled'),
+};

@@ -11,7 +11,6 @@
  * It does NOT fall through to a less specific group: with routes for `a.example.com` and `*.example.com`,
  * a request for `a.example.com` only ever sees the first.
  */
-import { channel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { Route } from '@portico/config';
 import type { ErrorDetail } from '@portico/errors';
@@ -24,7 +23,7 @@ import {
   routeCandidates,
   type ValueCondition,
 } from './candidate.ts';
-import { CHANNEL_COMPILED, type CompiledEvent } from './channels.ts';
+import { routerChannels } from './channels.ts';
 import { RouteCompileError } from './errors.ts';
 
 export interface MatchInput {
@@ -198,8 +197,6 @@ class CompiledRouteTable implements RouteTable {
   }
 }
 
-const compiledChannel = channel(CHANNEL_COMPILED);
-
 /**
  * Compiles routes into an immutable table. Throws RouteCompileError, naming every bad field, when a regular
  * expression does not compile; the caller keeps its previous table. `ruleOf` is called once per rule; what it
@@ -250,15 +247,13 @@ export function compileRoutes<R = undefined>(
   (anyHost as HostGroup | null)?.seal();
 
   const table = new CompiledRouteTable(rules, exactHosts, wildcardHosts, anyHost);
-  if (compiledChannel.hasSubscribers) {
-    const event: CompiledEvent = {
+  if (routerChannels.compiled.hasSubscribers)
+    routerChannels.compiled.publish({
       routes: routes.length,
       rules,
       candidates: entries,
       hostGroups: exactHosts.size + wildcardHosts.size + (anyHost === null ? 0 : 1),
       durationMs: performance.now() - started,
-    };
-    compiledChannel.publish(event);
-  }
+    });
   return Object.freeze(table) as RouteTable<R>;
 }

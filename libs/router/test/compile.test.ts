@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test } from 'node:test';
 import type { Route } from '@portico/config';
-import { CHANNEL_COMPILED, type CompiledEvent, compileRoutes, RouteCompileError } from '../src/index.ts';
+import { type CompiledEvent, compileRoutes, RouteCompileError, routerChannels } from '../src/index.ts';
 import { req, route } from './fixtures.ts';
 
 test('size counts rules across routes; an empty table misses everything', () => {
@@ -72,17 +71,24 @@ test('a regular expression that does not compile throws RouteCompileError naming
   );
 });
 
-test(`compiling publishes ${CHANNEL_COMPILED} with counts and duration`, () => {
+test('compiling publishes portico:router:compiled with counts and duration; a failed compile publishes nothing', () => {
+  assert.equal(routerChannels.compiled.name, 'portico:router:compiled');
   const events: CompiledEvent[] = [];
-  const onEvent = (message: unknown) => events.push(message as CompiledEvent);
-  subscribe(CHANNEL_COMPILED, onEvent);
+  const unsubscribe = routerChannels.compiled.subscribe((event) => events.push(event));
   try {
     compileRoutes([
       route('a', { hostnames: ['a.io', '*.a.io'], rules: [{ matches: [{ method: 'GET' }, { method: 'PUT' }] }] }),
       route('b', { rules: [{}] }),
     ]);
+    const badRegex = {
+      apiVersion: 'portico.dev/v1',
+      kind: 'Route',
+      metadata: { name: 'bad' },
+      spec: { rules: [{ matches: [{ path: { type: 'RegularExpression', value: '/(' } }] }] },
+    } as unknown as Route;
+    assert.throws(() => compileRoutes([badRegex]), RouteCompileError);
   } finally {
-    unsubscribe(CHANNEL_COMPILED, onEvent);
+    unsubscribe();
   }
   assert.equal(events.length, 1);
   const e = events[0]!;

@@ -1,6 +1,6 @@
 import { durationMs, type Service } from '@portico/config';
 import { type Balancer, balancers } from './balancer/index.ts';
-import { panicChannel } from './channels.ts';
+import { type EndpointCounts, upstreamChannels } from './channels.ts';
 import { endpointKey, type PoolOptions, UpstreamEndpoint } from './endpoint.ts';
 import { UpstreamClosedError, UpstreamOptionError } from './errors.ts';
 import { HealthChecker, type HealthSettings } from './health-checker.ts';
@@ -36,26 +36,19 @@ export const CLUSTER_DEFAULTS = {
 
 type Spec = Service['spec'];
 
+/** Numbers cluster instances in this process, so diagnostics can tell two clusters of one Service apart. */
+let lastClusterId = 0;
+
 /**
  * Everything between "this request goes to Service X" and bytes on an upstream socket: endpoints with their
  * pools, a balancer, passive and active health, and the retry/timeout chain.
  */
 export class UpstreamCluster {
   readonly name: string;
+  /** Unique in this process; named in the panic and endpoints events. */
+  readonly id = ++lastClusterId;
   readonly #options: Required<UpstreamClusterOptions>;
-  readonly #stats: ClusterStats = {
-    activeRequests: 0,
-    activeRetries: 0,
-    requests: 0,
-    retries: 0,
-    retriesOverBudget: 0,
-    connectErrors: 0,
-    timeouts: 0,
-    ejections: 0,
-    panicPicks: 0,
-    clientLimited: 0,
-    drained: 0,
-  };
+  readonly #stats: ClusterStats = { activeRequests: 0, activeRetries: 0 };
   /** In-flight requests per clientKey; a key is deleted at zero so the map holds only active clients. */
   readonly #clients = new Map<string, number>();
   /** maxRequestsPerClient in force; 0 = not counted. */
@@ -64,6 +57,8 @@ export class UpstreamCluster {
   #list: UpstreamEndpoint[] = [];
   #available: UpstreamEndpoint[] | undefined;
   #panic = false;
+  /** The endpoint counts last published, to publish only changes. */
+  #counts: EndpointCounts | undefined;
   #lbType: Spec['loadBalancer']['type'];
   #balancer: Balancer<UpstreamEndpoint>;
   #health: HealthChecker | undefined;
@@ -74,9 +69,6 @@ export class UpstreamCluster {
     name: '',
     endpoints: (): readonly UpstreamEndpoint[] => this.#list,
     changed: (): void => this.#changed(),
-    countEjection: (): void => {
-      this.#stats.ejections++;
-    },
   };
 
   constructor(service: Service, options: UpstreamClusterOptions = {}) {
@@ -125,8 +117,8 @@ export class UpstreamCluster {
   }
 
   /**
-   * Send a request; the sink hears about the final attempt only. Never throws. The returned handle cancels it
-   * (the client went away): cheaper on the request path than an AbortSignal, which is also accepted.
+   * Send a request; the sink hears about the final attempt only. Never throws. The returned handle's abort() is
+   * the one way to cancel it.
    */
   dispatch(req: ClusterRequest, sink: ResponseSink): CallHandle {
     if (this.#closed) {
@@ -168,7 +160,7 @@ export class UpstreamCluster {
     return this.#clientLimit;
   }
 
-  /** Live counters (read them, don't write). */
+  /** Requests and retries in flight (read them, don't write). */
   get stats(): Readonly<ClusterStats> {
     return this.#stats;
   }
@@ -190,13 +182,19 @@ export class UpstreamCluster {
     this.#closed = true;
     this.#health?.stop();
     this.#outlier?.stop();
+    if (this.#panic) upstreamChannels.panic.publish({ backend: this.name, cluster: this.id, panic: false });
+    upstreamChannels.endpoints.publish({
+      backend: this.name,
+      cluster: this.id,
+      endpoints: this.#counts ?? countEndpoints(this.#list),
+      closed: true,
+    });
     await Promise.all(this.#list.map((e) => e.close()));
   }
 
   #select(hashKey: string | undefined, exclude: ReadonlySet<UpstreamEndpoint> | undefined) {
     const available = this.#availableList();
     if (available.length === 0) return undefined;
-    if (this.#panic) this.#stats.panicPicks++;
     return this.#balancer.pick(available, hashKey, exclude);
   }
 
@@ -210,8 +208,8 @@ export class UpstreamCluster {
       list = this.#list.filter((e) => e.weight > 0);
       this.#panic = list.length > 0;
     }
-    if (wasPanic !== this.#panic && panicChannel.hasSubscribers)
-      panicChannel.publish({ cluster: this.name, panic: this.#panic });
+    if (wasPanic !== this.#panic)
+      upstreamChannels.panic.publish({ backend: this.name, cluster: this.id, panic: this.#panic });
     this.#available = list;
     return list;
   }
@@ -219,6 +217,18 @@ export class UpstreamCluster {
   #changed(): void {
     this.#available = undefined;
     this.#availableList();
+    if (this.#closed || !upstreamChannels.endpoints.hasSubscribers) return;
+    const counts = countEndpoints(this.#list);
+    const last = this.#counts;
+    if (
+      last !== undefined &&
+      last.healthy === counts.healthy &&
+      last.unhealthy === counts.unhealthy &&
+      last.ejected === counts.ejected
+    )
+      return;
+    this.#counts = counts;
+    upstreamChannels.endpoints.publish({ backend: this.name, cluster: this.id, endpoints: counts, closed: false });
   }
 
   #apply(spec: Spec): void {
@@ -275,6 +285,16 @@ export class UpstreamCluster {
     }
     this.#changed();
   }
+}
+
+function countEndpoints(list: readonly UpstreamEndpoint[]): EndpointCounts {
+  const counts = { healthy: 0, unhealthy: 0, ejected: 0 };
+  for (const e of list) {
+    if (e.ejected) counts.ejected++;
+    else if (!e.healthy) counts.unhealthy++;
+    else counts.healthy++;
+  }
+  return counts;
 }
 
 function guardService(service: Service): void {

@@ -66,7 +66,7 @@ export class UpstreamClosedError extends UpstreamError {
   }
 }
 
-/** The client went away (its signal aborted); the upstream request was cancelled. */
+/** The caller cancelled the call (CallHandle.abort()); the upstream request was cancelled. */
 export class UpstreamAbortedError extends UpstreamError {
   constructor(where: UpstreamErrorWhere, cause?: unknown) {
     super('PORTICO_ERR_UPSTREAM_ABORTED', 499, 'client aborted the request', where, { cause });

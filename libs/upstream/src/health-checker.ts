@@ -1,4 +1,4 @@
-import { healthChannel } from './channels.ts';
+import { upstreamChannels } from './channels.ts';
 import type { UpstreamEndpoint } from './endpoint.ts';
 
 export interface HealthSettings {
@@ -94,13 +94,12 @@ export class HealthChecker {
       endpoint.healthy = false;
     }
     this.#host.changed();
-    if (healthChannel.hasSubscribers)
-      healthChannel.publish({
-        cluster: this.#host.name,
-        endpoint: endpoint.key,
-        healthy: endpoint.healthy,
-        status,
-        error,
-      });
+    upstreamChannels.health.publish({
+      backend: this.#host.name,
+      endpoint: endpoint.key,
+      healthy: endpoint.healthy,
+      status,
+      error,
+    });
   }
 }

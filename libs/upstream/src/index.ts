@@ -8,11 +8,14 @@ export {
   RoundRobinBalancer,
 } from './balancer/index.ts';
 export {
-  CHANNEL_CONNECT_ERROR,
-  CHANNEL_EJECTED,
-  CHANNEL_HEALTH,
-  CHANNEL_PANIC,
-  CHANNEL_UNEJECT,
+  type ConnectErrorEvent,
+  type EjectedEvent,
+  type EndpointCounts,
+  type EndpointsEvent,
+  type HealthEvent,
+  type PanicEvent,
+  type UnejectEvent,
+  upstreamChannels,
 } from './channels.ts';
 export { CLUSTER_DEFAULTS, UpstreamCluster, type UpstreamClusterOptions } from './cluster.ts';
 export {

@@ -1,4 +1,4 @@
-import { ejectedChannel, unejectChannel } from './channels.ts';
+import { upstreamChannels } from './channels.ts';
 import type { UpstreamEndpoint } from './endpoint.ts';
 
 export interface OutlierSettings {
@@ -14,7 +14,6 @@ export interface OutlierHost {
   endpoints(): readonly UpstreamEndpoint[];
   /** Ejection state changed: recompute who may take traffic. */
   changed(): void;
-  countEjection(): void;
 }
 
 /**
@@ -65,17 +64,15 @@ export class OutlierDetector {
     endpoint.consecutiveConnectFailures = 0;
     const ejectionMs = Math.min(s.baseEjectionMs * endpoint.ejections, Math.max(s.maxEjectionMs, s.baseEjectionMs));
     endpoint.unejectTimer = setTimeout(() => this.uneject(endpoint), ejectionMs).unref();
-    this.#host.countEjection();
     this.#host.changed();
-    if (ejectedChannel.hasSubscribers)
-      ejectedChannel.publish({
-        cluster: this.#host.name,
-        endpoint: endpoint.key,
-        reason,
-        consecutive,
-        ejectionMs,
-        ejections: endpoint.ejections,
-      });
+    upstreamChannels.ejected.publish({
+      backend: this.#host.name,
+      endpoint: endpoint.key,
+      reason,
+      consecutive,
+      ejectionMs,
+      ejections: endpoint.ejections,
+    });
   }
 
   uneject(endpoint: UpstreamEndpoint): void {
@@ -84,7 +81,7 @@ export class OutlierDetector {
     if (!endpoint.ejected) return;
     endpoint.ejected = false;
     this.#host.changed();
-    if (unejectChannel.hasSubscribers) unejectChannel.publish({ cluster: this.#host.name, endpoint: endpoint.key });
+    upstreamChannels.uneject.publish({ backend: this.#host.name, endpoint: endpoint.key });
   }
 
   /** Outlier detection removed or cluster closing: everyone back, no timers left. */

@@ -36,10 +36,6 @@ export interface ClusterRequest {
    * has been fully sent.
    */
   backendTimeoutMs?: number;
-  /** Whole request across retries and backoff, until response headers (a route's timeouts.request). */
-  requestTimeoutMs?: number;
-  /** Client went away: abort the upstream request. */
-  signal?: AbortSignal;
   /** 'websocket' etc: an Upgrade request, answered through sink.onUpgrade. */
   upgrade?: string;
   /**
@@ -49,7 +45,10 @@ export interface ClusterRequest {
   clientKey?: string;
 }
 
-/** A dispatched request, as its caller holds it. */
+/**
+ * A dispatched request, as its caller holds it. abort() is the one way to cancel it: the caller runs any timer of
+ * its own (a route's timeouts.request) and aborts through here when the client goes away or that timer fires.
+ */
 export interface CallHandle {
   /** Cancel: the sink gets a 499 (if nothing was committed) and the upstream request is aborted. */
   abort(): void;
@@ -68,7 +67,7 @@ export interface ResponseSink {
   /** false = pause until call.resume(). */
   onResponseData(chunk: Buffer): boolean;
   onResponseEnd(trailers: Headers): void;
-  /** Before or after start; err.status 502/503/504 (499 when the request's signal aborted). */
+  /** Before or after start; err.status 502/503/504 (499 when the call was aborted). */
   onResponseError(err: UpstreamError): void;
   onUpgrade?(statusCode: number, headers: Headers, socket: Duplex): void;
   /**
@@ -91,21 +90,10 @@ export interface EndpointState {
   active: number;
 }
 
-/** Counters the proxy can read (and turn into metrics) instead of per-request events. */
+/** What the retry budget is computed from: retries may be at most a share of the requests in flight. */
 export interface ClusterStats {
+  /** Requests dispatched and not yet finished. */
   activeRequests: number;
+  /** Of those, requests waiting for or running a retry. */
   activeRetries: number;
-  requests: number;
-  retries: number;
-  /** Retries skipped because the retry budget was spent. */
-  retriesOverBudget: number;
-  connectErrors: number;
-  timeouts: number;
-  ejections: number;
-  /** Picks made while every endpoint was unhealthy or ejected. */
-  panicPicks: number;
-  /** Requests refused because their client already had its share of the Service in flight. */
-  clientLimited: number;
-  /** Cancelled requests whose response was read and dropped to keep an HTTP/1.1 connection. */
-  drained: number;
 }

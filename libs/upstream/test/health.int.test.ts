@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
-import { after, describe, it } from 'node:test';
-import { CHANNEL_CONNECT_ERROR, CHANNEL_EJECTED, CHANNEL_HEALTH, CHANNEL_UNEJECT } from '../src/channels.ts';
-import { deadPort, fetchVia, tracked, until } from './helpers.ts';
+import { describe, it } from 'node:test';
+import { waitUntil } from '@portico/testkit';
+import { upstreamChannels } from '../src/channels.ts';
+import { deadPort, fetchVia, record, tracked } from './helpers.ts';
 
 const { server, cluster } = tracked();
 const ep = (port: number) => ({ address: '127.0.0.1', port });
 
-function record(channel: string): unknown[] {
-  const seen: unknown[] = [];
-  const fn = (m: unknown) => seen.push(m);
-  diagnostics.subscribe(channel, fn);
-  after(() => diagnostics.unsubscribe(channel, fn));
-  return seen;
-}
-
 describe('outlier detection', () => {
   it('ejects after N consecutive 5xx and brings the endpoint back after the ejection time', async () => {
-    const ejected = record(CHANNEL_EJECTED);
-    const unejected = record(CHANNEL_UNEJECT);
+    const ejected = record(upstreamChannels.ejected);
+    const unejected = record(upstreamChannels.uneject);
     let failing = true;
     const flaky = await server((_req, res) => {
       res.statusCode = failing ? 500 : 200;
@@ -32,22 +24,28 @@ describe('outlier detection', () => {
     for (let i = 0; i < 6; i++) await fetchVia(c);
     const state = c.endpoints().find((e) => e.port === flaky.port)!;
     assert.equal(state.ejected, true);
-    assert.equal(c.stats.ejections, 1);
-    assert.deepEqual((ejected[0] as { endpoint: string; reason: string }).reason, '5xx');
+    const mine = ejected.filter((e) => e.backend === 'outlier');
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0]!.endpoint, `127.0.0.1:${flaky.port}`);
+    assert.equal(mine[0]!.reason, '5xx');
+    assert.equal(mine[0]!.consecutive, 3);
     const hitsWhileEjected = flaky.hits;
     for (let i = 0; i < 6; i++) assert.equal((await fetchVia(c)).body.toString(), 'good');
     assert.equal(flaky.hits, hitsWhileEjected);
 
     failing = false;
-    await until(() => !c.endpoints().find((e) => e.port === flaky.port)!.ejected, 2000, 'uneject');
-    assert.equal(unejected.length, 1);
+    await waitUntil('uneject', () => !c.endpoints().find((e) => e.port === flaky.port)!.ejected, { timeoutMs: 2000 });
+    assert.deepEqual(
+      unejected.filter((e) => e.backend === 'outlier'),
+      [{ backend: 'outlier', endpoint: `127.0.0.1:${flaky.port}` }],
+    );
     const bodies = new Set<string>();
     for (let i = 0; i < 4; i++) bodies.add((await fetchVia(c)).body.toString());
     assert.deepEqual([...bodies].sort(), ['flaky', 'good']);
   });
 
   it('ejects on connect failures, publishes connect-error, and never ejects more than maxEjectionPercent', async () => {
-    const connectErrors = record(CHANNEL_CONNECT_ERROR);
+    const connectErrors = record(upstreamChannels.connectError);
     const d1 = await deadPort();
     const d2 = await deadPort();
     const c = cluster('connfail', {
@@ -56,11 +54,14 @@ describe('outlier detection', () => {
     });
     for (let i = 0; i < 8; i++) await fetchVia(c);
     assert.equal(c.endpoints().filter((e) => e.ejected).length, 1, 'only 50% of 2 endpoints may be ejected');
-    assert.ok(connectErrors.length >= 4);
-    assert.equal((connectErrors[0] as { cluster: string }).cluster, 'connfail');
+    const mine = connectErrors.filter((e) => e.backend === 'connfail');
+    assert.ok(mine.length >= 4, `${mine.length} connect errors`);
+    assert.ok(mine.every((e) => e.endpoint === `127.0.0.1:${d1}` || e.endpoint === `127.0.0.1:${d2}`));
+    assert.equal((mine[0]!.error as { code: string }).code, 'PORTICO_ERR_UPSTREAM_CONNECT');
   });
 
-  it('falls back to every endpoint (panic mode) when all are ejected', async () => {
+  it('falls back to every endpoint (panic mode) when all are ejected, and says so on the panic channel', async () => {
+    const panics = record(upstreamChannels.panic);
     const bad = await server((_req, res) => {
       res.statusCode = 502;
       res.end('still here');
@@ -75,13 +76,24 @@ describe('outlier detection', () => {
     const r = await fetchVia(c);
     assert.equal(r.status, 502);
     assert.equal(r.body.toString(), 'still here');
-    assert.ok(c.stats.panicPicks >= 1);
+    assert.equal(bad.hits, 2, 'the ejected endpoint still took the request');
+    assert.deepEqual(
+      panics.filter((e) => e.backend === 'panic'),
+      [{ backend: 'panic', cluster: c.id, panic: true }],
+    );
+    await c.close();
+    assert.deepEqual(
+      panics.filter((e) => e.backend === 'panic').map((e) => e.panic),
+      [true, false],
+      'closing a cluster in panic ends it',
+    );
   });
 });
 
 describe('active health checks', () => {
   it('marks an endpoint down after unhealthyThreshold failures and up after healthyThreshold passes', async () => {
-    const changes = record(CHANNEL_HEALTH);
+    const changes = record(upstreamChannels.health);
+    const counts = record(upstreamChannels.endpoints);
     let healthy = true;
     const s = await server((req, res) => {
       if (req.url === '/healthz') res.statusCode = healthy ? 204 : 503;
@@ -93,23 +105,35 @@ describe('active health checks', () => {
       healthCheck: { path: '/healthz', interval: '20ms', timeout: '200ms', healthyThreshold: 2, unhealthyThreshold: 2 },
     });
     const mine = () => c.endpoints().find((e) => e.port === s.port)!;
-    await until(() => s.hits >= 2, 2000, 'first checks');
+    await waitUntil('first checks', () => s.hits >= 2, { timeoutMs: 2000 });
     assert.equal(mine().healthy, true);
     healthy = false;
-    await until(() => !mine().healthy, 2000, 'marked down');
+    await waitUntil('marked down', () => !mine().healthy, { timeoutMs: 2000 });
     for (let i = 0; i < 4; i++) assert.equal((await fetchVia(c)).body.toString(), 'other');
     healthy = true;
-    await until(() => mine().healthy, 2000, 'marked up');
+    await waitUntil('marked up', () => mine().healthy, { timeoutMs: 2000 });
+    const mineChanges = changes.filter((e) => e.backend === 'hc');
     assert.deepEqual(
-      changes
-        .filter((m) => (m as { cluster: string }).cluster === 'hc')
-        .map((m) => (m as { healthy: boolean }).healthy),
-      [false, true],
+      mineChanges.map((e) => [e.endpoint, e.healthy, e.status]),
+      [
+        [`127.0.0.1:${s.port}`, false, 503],
+        [`127.0.0.1:${s.port}`, true, 204],
+      ],
+    );
+    assert.deepEqual(
+      counts.filter((e) => e.backend === 'hc').map((e) => [e.endpoints, e.closed]),
+      [
+        [{ healthy: 2, unhealthy: 0, ejected: 0 }, false],
+        [{ healthy: 1, unhealthy: 1, ejected: 0 }, false],
+        [{ healthy: 2, unhealthy: 0, ejected: 0 }, false],
+      ],
     );
     await c.close();
     const hits = s.hits;
     await new Promise((r) => setTimeout(r, 80));
     assert.equal(s.hits, hits, 'checks stop on close');
+    const last = counts.filter((e) => e.backend === 'hc').at(-1)!;
+    assert.deepEqual([last.cluster, last.closed], [c.id, true], 'closing says the cluster is gone');
   });
 
   it('treats a timeout as a failed check', async () => {
@@ -118,7 +142,7 @@ describe('active health checks', () => {
       endpoints: [ep(hang.port)],
       healthCheck: { path: '/', interval: '20ms', timeout: '30ms', unhealthyThreshold: 1 },
     });
-    await until(() => !c.endpoints()[0]!.healthy, 2000, 'marked down by timeouts');
+    await waitUntil('marked down by timeouts', () => !c.endpoints()[0]!.healthy, { timeoutMs: 2000 });
     assert.equal(c.panic, true);
   });
 });

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 import { API_VERSION, type Service, ServiceSpec } from '@portico/config';
+import type { ChannelDescriptor } from '@portico/observability';
 import { UpstreamCluster } from '../src/cluster.ts';
 import type { UpstreamError } from '../src/errors.ts';
 import type { CallHandle, ClusterRequest, Headers, ResponseSink } from '../src/types.ts';
@@ -113,12 +114,11 @@ export function dispatchVia(cluster: UpstreamCluster, req: Partial<ClusterReques
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until(check: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
+/** Every event published on `channel` from now until the file's tests end. */
+export function record<T>(channel: ChannelDescriptor<T>): T[] {
+  const seen: T[] = [];
+  after(channel.subscribe((event) => seen.push(event)));
+  return seen;
 }
 
 /**

@@ -5,7 +5,6 @@ import {
   UpstreamAllFailedError,
   UpstreamClientLimitError,
   type UpstreamError,
-  UpstreamTimeoutError,
 } from '../errors.ts';
 import { backoffDelay, isIdempotent } from '../retry-policy.ts';
 import type { CallHandle, ClusterRequest, Headers, ResponseSink } from '../types.ts';
@@ -51,8 +50,6 @@ class ClusterCall implements CallHandle {
   #retrying = false;
   #controller: Controller | undefined;
   #backoffTimer: NodeJS.Timeout | undefined;
-  #deadlineTimer: NodeJS.Timeout | undefined;
-  #onAbort: (() => void) | undefined;
   /** Holds one of its client's in-flight slots (ClusterRequest.clientKey). */
   #clientHeld = false;
   /** The cancelled attempt is draining its response: the client slot is given back when that ends. */
@@ -66,11 +63,9 @@ class ClusterCall implements CallHandle {
   }
 
   start(): void {
-    const stats = this.#cluster.stats;
     const key = this.#req.clientKey;
     if (key !== undefined && this.#cluster.clientLimit > 0) {
       if (!this.#cluster.acquireClient(key)) {
-        stats.clientLimited++;
         this.#done = true;
         this.#sink.onResponseError(
           new UpstreamClientLimitError({ cluster: this.#cluster.name }, this.#cluster.clientLimit),
@@ -79,33 +74,7 @@ class ClusterCall implements CallHandle {
       }
       this.#clientHeld = true;
     }
-    stats.requests++;
-    stats.activeRequests++;
-    const signal = this.#req.signal;
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.#cancel(new UpstreamAbortedError({ cluster: this.#cluster.name }, signal.reason));
-        return;
-      }
-      this.#onAbort = () =>
-        this.#cancel(
-          new UpstreamAbortedError(
-            { cluster: this.#cluster.name, endpoint: this.#attempt?.endpoint?.key },
-            signal.reason,
-          ),
-          true,
-        );
-      signal.addEventListener('abort', this.#onAbort, { once: true });
-    }
-    const deadline = this.#req.requestTimeoutMs;
-    if (deadline !== undefined && deadline > 0) {
-      this.#deadlineTimer = setTimeout(() => {
-        this.#cluster.stats.timeouts++;
-        this.#cancel(
-          new UpstreamTimeoutError({ cluster: this.#cluster.name }, deadline, 'response headers for the request'),
-        );
-      }, deadline);
-    }
+    this.#cluster.stats.activeRequests++;
     this.#send();
   }
 
@@ -117,11 +86,18 @@ class ClusterCall implements CallHandle {
     this.#next(attempt, attempt);
   }
 
+  /** The caller's one way to cancel (its client went away, or its own request timer fired). */
   abort(): void {
-    this.#cancel(
-      new UpstreamAbortedError({ cluster: this.#cluster.name, endpoint: this.#attempt?.endpoint?.key }),
-      true,
-    );
+    if (this.#done) return;
+    const err = new UpstreamAbortedError({ cluster: this.#cluster.name, endpoint: this.#attempt?.endpoint?.key });
+    const attempt = this.#attempt;
+    if (attempt?.mayDrain()) {
+      this.#draining = true;
+      attempt.drain(err);
+    }
+    this.#finish();
+    this.#sink.onResponseError(err);
+    if (!this.#draining) attempt?.abort(err);
   }
 
   isCurrent(attempt: Attempt): boolean {
@@ -136,7 +112,6 @@ class ClusterCall implements CallHandle {
     }
     this.#committed = true;
     this.#controller = controller;
-    clearTimeout(this.#deadlineTimer);
     if (this.#sink.onResponseStart(statusCode, headers, this) === false) controller.pause();
   }
 
@@ -148,10 +123,6 @@ class ClusterCall implements CallHandle {
     // 101 only ever answers an upgrade (onRequestUpgrade); a retryable response being dropped has no hints to give
     if (statusCode === 101 || this.#committed || attempt.discarding) return;
     this.#sink.onInformational?.(statusCode, headers);
-  }
-
-  countDrained(): void {
-    this.#cluster.stats.drained++;
   }
 
   /** The client's slot, when held, goes back (at the end of the call, or of a cancelled attempt's drain). */
@@ -229,21 +200,16 @@ class ClusterCall implements CallHandle {
     if (!this.#retrying) {
       const stats = this.#cluster.stats;
       const budget = Math.max(policy.minRetryConcurrency, (policy.budgetPercent / 100) * stats.activeRequests);
-      if (stats.activeRetries + 1 > budget) {
-        stats.retriesOverBudget++;
-        return false;
-      }
+      if (stats.activeRetries + 1 > budget) return false;
     }
     return true;
   }
 
   #retryLater(): void {
     if (this.#done) return;
-    const stats = this.#cluster.stats;
-    stats.retries++;
     if (!this.#retrying) {
       this.#retrying = true;
-      stats.activeRetries++;
+      this.#cluster.stats.activeRetries++;
     }
     const tried = this.#attempt?.endpoint;
     if (tried !== undefined) {
@@ -255,19 +221,6 @@ class ClusterCall implements CallHandle {
     this.#backoffTimer = setTimeout(() => this.#send(), delay);
   }
 
-  /** Client gone (mayDrain) or request deadline: stop everything, tell the sink. */
-  #cancel(err: UpstreamError, mayDrain = false): void {
-    if (this.#done) return;
-    const attempt = this.#attempt;
-    if (mayDrain && attempt?.mayDrain()) {
-      this.#draining = true;
-      attempt.drain(err);
-    }
-    this.#finish();
-    this.#sink.onResponseError(err);
-    if (!this.#draining) attempt?.abort(err);
-  }
-
   #finish(): void {
     this.#done = true;
     const stats = this.#cluster.stats;
@@ -277,8 +230,6 @@ class ClusterCall implements CallHandle {
       stats.activeRetries--;
     }
     clearTimeout(this.#backoffTimer);
-    clearTimeout(this.#deadlineTimer);
-    if (this.#onAbort !== undefined) this.#req.signal?.removeEventListener('abort', this.#onAbort);
     if (!this.#draining) this.releaseClient();
   }
 }
@@ -348,10 +299,7 @@ class CallAttempt extends Attempt implements AttemptHandler {
   }
   onResponseEnd(_controller: Controller, trailers: Headers): void {
     if (this.#call.isCurrent(this)) this.#call.onResponseEnd(this, trailers);
-    else if (this.#drainReason !== undefined) {
-      this.#call.countDrained();
-      this.endDrain(false);
-    }
+    else this.endDrain(false);
   }
   onResponseError(err: UpstreamError): void {
     if (this.#call.isCurrent(this)) this.#call.onResponseError(this, err);

@@ -1,6 +1,6 @@
 import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { connectErrorChannel } from '../channels.ts';
+import { upstreamChannels } from '../channels.ts';
 import type { UpstreamEndpoint } from '../endpoint.ts';
 import {
   UpstreamClientBodyError,
@@ -97,7 +97,6 @@ class PoolHandler implements Dispatcher.DispatchHandler {
   headersTimedOut(): void {
     this.#headersTimer = undefined;
     if (this.#responded || this.#finished) return;
-    this.#cluster.stats.timeouts++;
     const where = { cluster: this.#cluster.name, endpoint: this.#endpoint.key };
     this.#controller?.abort(new UpstreamTimeoutError(where, this.#headersMs, 'response headers'));
   }
@@ -135,12 +134,8 @@ class PoolHandler implements Dispatcher.DispatchHandler {
       body !== null && causedByClientBody(body, error)
         ? new UpstreamClientBodyError(where, error)
         : classify(error, this.#started, where);
-    if (err !== error && err.code === 'PORTICO_ERR_UPSTREAM_TIMEOUT') this.#cluster.stats.timeouts++;
-    if (err.connectFailure) {
-      this.#cluster.stats.connectErrors++;
-      if (connectErrorChannel.hasSubscribers)
-        connectErrorChannel.publish({ cluster: where.cluster, endpoint: where.endpoint, error: err });
-    }
+    if (err.connectFailure)
+      upstreamChannels.connectError.publish({ backend: where.cluster, endpoint: where.endpoint, error: err });
     this.#next.onResponseError(err);
   }
 

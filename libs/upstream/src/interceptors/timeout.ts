@@ -45,7 +45,6 @@ class TimeoutHandler extends ForwardingHandler {
   #fire(): void {
     if (this.#uploading || this.#responded) return;
     this.#fired = true;
-    this.#cluster.stats.timeouts++;
     const err = new UpstreamTimeoutError(
       { cluster: this.#cluster.name, endpoint: this.#attempt.endpoint?.key },
       this.#ms,

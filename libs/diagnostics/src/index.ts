@@ -1,0 +1,1 @@
+export { type DiagnosticsTargets, subscribeDiagnostics } from './subscribe-diagnostics.ts';
