@@ -35,6 +35,7 @@ export {
 } from './pipeline/phases.ts';
 export {
   type AttachedPolicy,
+  NO_POLICIES,
   POLICY_ORDER,
   type PolicyAttachments,
   type PolicyCategory,
