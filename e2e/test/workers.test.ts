@@ -1,13 +1,24 @@
 /**
  * `--workers N`: worker processes share the port, follow config changes, are replaced when they die, stop on one
- * SIGTERM, and a port conflict fails fast.
+ * SIGTERM, and a port conflict fails fast. Standalone with workers still runs the discovery syncer (in the
+ * primary); a mode without a proxy refuses --workers.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type Backend, PORTICO_BIN, type PorticoProcess, startEchoBackend, startPortico } from '@portico/testkit';
+import {
+  type Backend,
+  type EchoReply,
+  PORTICO_BIN,
+  type PorticoProcess,
+  startDnsmasq,
+  startEchoBackend,
+  startNatsServer,
+  startPortico,
+  waitUntil,
+} from '@portico/testkit';
 
 let echo: Backend, portico: PorticoProcess;
 
@@ -79,10 +90,13 @@ function exitWithin(
   });
 }
 
+/** Requests sent through the shared portico, all of which its route answers with 2xx. */
+let sent = 0;
+
 async function generationsSeen(n: number): Promise<Set<string>> {
   const seen = new Set<string>();
   // New connections each time (no keep-alive), so the kernel spreads them over both workers.
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n; i++, sent++) {
     const res = await fetch(`${portico.proxyUrl}/x`, { headers: { connection: 'close' } });
     await res.text();
     seen.add(res.headers.get('x-generation') ?? '');
@@ -99,13 +113,16 @@ test('two workers serve, and both take a config change', async () => {
     body: JSON.stringify(route('2')),
   });
   assert.ok(res.ok);
-  await new Promise((r) => setTimeout(r, 200));
+  await waitUntil('ten requests in a row answered by the new route', async () => {
+    const seen = await generationsSeen(10);
+    return seen.size === 1 && seen.has('2');
+  });
   assert.deepEqual(await generationsSeen(40), new Set(['2']));
   const metrics = await (await fetch(`${portico.adminUrl}/metrics`)).text();
   const total = [
     ...metrics.matchAll(/^portico_http_requests_total\{route="r",backend="echo",code_class="2xx"\} (\d+)/gm),
   ];
-  assert.equal(Number(total[0]?.[1]), 60, 'the primary sums both workers');
+  assert.equal(Number(total[0]?.[1]), sent, 'the primary sums both workers');
 });
 
 test('a killed worker is replaced and traffic keeps flowing', async () => {
@@ -113,20 +130,21 @@ test('a killed worker is replaced and traffic keeps flowing', async () => {
   process.kill(victim!, 'SIGKILL');
   // Connections the dead worker held (or had in its accept queue) die with it; once it is gone, the kernel
   // sends every new connection to the survivor.
-  for (let i = 0; i < 50 && workerPids().includes(victim!); i++) await new Promise((r) => setTimeout(r, 20));
+  await waitUntil('the killed worker is gone', () => !workerPids().includes(victim!), { timeoutMs: 2_000 });
   for (let i = 0; i < 20; i++) {
     const res = await fetch(`${portico.proxyUrl}/x`, { headers: { connection: 'close' } });
     assert.equal(res.status, 200);
     await res.text();
   }
-  let pids: number[] = [];
-  for (let i = 0; i < 50; i++) {
-    pids = workerPids();
-    if (pids.length === 2 && !pids.includes(victim!)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const pids = await waitUntil(
+    'two workers again, the killed one not among them',
+    () => {
+      const now = workerPids();
+      return now.length === 2 && !now.includes(victim!) && now;
+    },
+    { timeoutMs: 5_000, everyMs: 100 },
+  );
   assert.equal(pids.length, 2);
-  assert.ok(!pids.includes(victim!));
 });
 
 test('one SIGTERM stops the primary and every worker, with exit code 0', async () => {
@@ -191,24 +209,98 @@ test('a SIGTERM while a replacement worker is still starting stops that worker t
     const first = children();
     process.kill(first[0]!, 'SIGKILL');
     // The moment the primary has forked the replacement (long before it listens), stop everything.
-    let replacement: number | undefined;
-    for (let i = 0; i < 500 && replacement === undefined; i++) {
-      replacement = spawnSync('pgrep', ['-P', String(p.child.pid)], { encoding: 'utf8' })
-        .stdout.trim()
-        .split('\n')
-        .map(Number)
-        .find((pid) => pid > 0 && !first.includes(pid));
-      if (replacement === undefined) await new Promise((r) => setTimeout(r, 5));
-    }
-    assert.ok(replacement !== undefined, 'a replacement was forked');
+    const replacement = await waitUntil(
+      'a replacement was forked',
+      () =>
+        spawnSync('pgrep', ['-P', String(p.child.pid)], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('\n')
+          .map(Number)
+          .find((pid) => pid > 0 && !first.includes(pid)),
+      { timeoutMs: 2_500, everyMs: 5 },
+    );
     p.child.kill('SIGTERM');
     const exit = await exitWithin(p.child, 8_000);
     assert.notEqual(exit, 'timeout', `still running 8 s after one SIGTERM; output:\n${p.output()}`);
     assert.deepEqual(exit, { code: 0, signal: null });
-    for (let i = 0; i < 50 && isAlive(replacement); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(isAlive(replacement), false, 'the replacement that was still starting is gone');
+    await waitUntil('the replacement that was still starting is gone', () => !isAlive(replacement), {
+      everyMs: 100,
+    });
     assert.equal(isAlive(first[1]!), false, 'the other worker is gone');
   } finally {
     await p.stop();
+  }
+});
+
+test('standalone --workers 2 runs the discovery syncer: a service found in a DNS Registry answers through the workers', async () => {
+  const found = await startEchoBackend('found');
+  const dns = await startDnsmasq({ records: { hosts: { 'found.test': ['127.0.0.1'] } } });
+  const p = await startPortico({
+    args: ['--log-level', 'warn', '--workers', '2'],
+    config: `
+apiVersion: portico.dev/v1
+kind: Registry
+metadata: {name: dns}
+spec:
+  type: dns
+  addresses: ["${dns.address}"]
+  names: [{name: found, host: found.test, type: A, port: ${found.port}}]
+---
+apiVersion: portico.dev/v1
+kind: Route
+metadata: {name: found}
+spec:
+  rules:
+    - matches: [{path: {value: /found}}]
+      backendRefs: [{registry: dns, name: found}]
+`,
+  });
+  try {
+    // The syncer resolves the name and writes the endpoints; the primary passes them on to the workers.
+    await waitUntil(
+      'the discovered service answers through the proxy',
+      async () => {
+        const res = await fetch(`${p.proxyUrl}/found`, { headers: { connection: 'close' } });
+        await res.arrayBuffer();
+        return res.status === 200;
+      },
+      { timeoutMs: 10_000, everyMs: 100 },
+    );
+    // New connections each time, so both workers answer some of them.
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${p.proxyUrl}/found/${i}`, { headers: { connection: 'close' } });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as EchoReply;
+      assert.equal(body.backend, 'found');
+      assert.equal(body.path, `/found/${i}`);
+    }
+    assert.ok(found.requests.length >= 20);
+    // The syncer runs in the primary: its own metrics are on /metrics beside the workers' aggregate.
+    const metrics = await (await fetch(`${p.adminUrl}/metrics`)).text();
+    assert.match(metrics, /^portico_discovery_registry_up\{registry="dns",type="dns"\} 1$/m);
+    assert.match(metrics, /^portico_http_requests_total\{[^}]*route="found"[^}]*\} \d+$/m);
+  } finally {
+    await p.stop();
+    await dns.stop();
+    await found.close();
+  }
+});
+
+test('discovery-syncer --workers is a usage error: it runs no proxy', async () => {
+  const nats = await startNatsServer();
+  try {
+    const res = spawnSync(
+      process.execPath,
+      [PORTICO_BIN, 'discovery-syncer', '--workers', '2', '--nats', nats.url, '--admin-port', '0'],
+      { encoding: 'utf8', timeout: 10_000, env: { ...process.env, PORTICO_CONFIG: '', PORTICO_NATS_URL: '' } },
+    );
+    assert.equal(res.status, 2, res.stderr);
+    assert.deepEqual(res.stderr.trimEnd().split('\n'), [
+      'portico discovery-syncer: --workers sets how many processes run the proxy; discovery-syncer runs no proxy',
+      'Run "portico discovery-syncer --help" for usage.',
+    ]);
+    assert.equal(res.stdout, '');
+  } finally {
+    await nats.stop();
   }
 });

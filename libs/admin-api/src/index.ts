@@ -17,3 +17,4 @@ export {
 } from './errors.ts';
 export { WRITE_MEDIA_TYPES } from './request-guards.ts';
 export { parseRequestTarget, type RequestTarget } from './request-target.ts';
+export { type AdminApiServiceOptions, adminApiService, type RunningAdminApi } from './service.ts';

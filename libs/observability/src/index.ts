@@ -1,5 +1,5 @@
 export { type ChannelDescriptor, defineChannel } from './channel.ts';
-export { ClusterMetricsRegistry, shareWorkerMetrics } from './cluster-metrics.ts';
+export { ClusterMetricsRegistry, mergeExpositions, shareWorkerMetrics } from './cluster-metrics.ts';
 export { createLogger, flushLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   createMetricsRegistry,

@@ -60,8 +60,8 @@ Prints the JSON Schema (draft 2020-12) of a Portico config document, for editors
   standalone: `Usage: portico standalone [--config FILE] [--proxy-port N] [--proxy-host ADDR] [--admin-port M]
                           [--tls-port P] [--nats URL] [--log-level LEVEL] [--workers N]
 
-Runs the front proxy and the admin API in one process. Config lives in an embedded in-memory bus
-(or in NATS with --nats); --config FILE is applied into it at start.
+Runs the discovery syncer, the front proxy and the admin API in one process. Config lives in an
+embedded in-memory bus (or in NATS with --nats); --config FILE is applied into it at start.
 
 Flags:
   --config FILE      config to apply at start (env PORTICO_CONFIG)
@@ -72,7 +72,8 @@ Flags:
   --tls-port P       proxy HTTPS port, certificates from Certificate resources (default: off)
   --nats URL         use NATS instead of the embedded bus (env PORTICO_NATS_URL)
   --log-level LEVEL  trace, debug, info, warn, error, fatal or silent (default info)
-  --workers N        proxy worker processes sharing the ports (SO_REUSEPORT); "auto" = one per core (default 1)
+  --workers N        run the proxy in N worker processes sharing the ports (SO_REUSEPORT); "auto" = one per
+                     core (default 1: in this process). The syncer and the admin API stay in the main process
   --trusted-proxies LIST    proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated (default none)
   --proxy-option NAME=VALUE an edge setting, repeatable: timeouts, HTTP/2 limits, body and head sizes, path policy
                             (names and defaults: README "Edge defaults")
@@ -91,7 +92,7 @@ Flags:
   --admin-host H     admin API address (default 127.0.0.1)
   --tls-port P       proxy HTTPS port (default: off)
   --log-level LEVEL  log level (default info)
-  --workers N        proxy worker processes sharing the ports (default 1)
+  --workers N        run the proxy in N worker processes sharing the ports (default 1: in this process)
   --trusted-proxies LIST    proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated (default none)
   --proxy-option NAME=VALUE an edge setting, repeatable: timeouts, HTTP/2 limits, body and head sizes, path policy
                             (names and defaults: README "Edge defaults")
@@ -100,7 +101,7 @@ Flags:
 
 Watches the Registry resources in NATS and keeps one EndpointSet per discovered service there
 (Nacos, ZooKeeper, Consul, Eureka, DNS, static). Answers /metrics, /healthz and the config API on the
-admin port. \`portico standalone\` runs it in-process.
+admin port. \`portico standalone\` runs it in-process. It runs no proxy, so it takes no --workers.
 
 Flags:
   --nats URL         NATS server (env PORTICO_NATS_URL; required)

@@ -54,6 +54,8 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     'admin-port': SERVE['admin-port'],
     'admin-host': SERVE['admin-host'],
     'log-level': SERVE['log-level'],
+    // Parsed so that it is refused with a reason: this mode runs no proxy.
+    workers: SERVE.workers,
   },
 };
 
@@ -169,8 +171,8 @@ export async function main(argv: readonly string[], out: Output = processOutput)
   }
 }
 
-function workerCount(value: string | undefined): number {
-  if (value === undefined) return 1;
+function workerCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
   const n = value === 'auto' ? availableParallelism() : Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 256)
     throw new CliUsageError(`--workers must be a whole number from 1 to 256 or "auto", got "${value}"`);

@@ -176,6 +176,16 @@ test('standalone refuses a bad port before starting anything', async () => {
   assert.match(fp.stderr, /front-proxy needs --nats URL/);
 });
 
+test('--workers is refused in a mode that runs no proxy', async () => {
+  const res = await portico(['discovery-syncer', '--workers', '2']);
+  assert.equal(res.code, 2);
+  assert.equal(
+    res.stderr,
+    'portico discovery-syncer: --workers sets how many processes run the proxy; discovery-syncer runs no proxy\n' +
+      'Run "portico discovery-syncer --help" for usage.\n',
+  );
+});
+
 test('table, age and summary', () => {
   const now = Date.parse('2026-01-01T01:00:00Z');
   assert.equal(age('2026-01-01T00:59:30Z', now), '30s');

@@ -3,3 +3,4 @@ export {
   type FrontProxyOptions,
   startFrontProxy,
 } from './front-proxy.ts';
+export { type FrontProxyServiceOptions, frontProxyService, type RunningFrontProxy } from './service.ts';

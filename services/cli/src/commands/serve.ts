@@ -1,202 +1,101 @@
 /**
- * `portico standalone` and `portico front-proxy`: the composition root that wires bus, proxy, admin API and
- * observability together (the one place several services meet).
+ * `portico standalone | front-proxy | discovery-syncer`: the composition root, the one place several services
+ * meet. One start-up path: open the bus, apply --config, start the mode's list of services over shared deps
+ * (bus, logger, metrics), print the banner; on a signal, stop them in reverse and close the bus.
  */
-import { applyResources, startAdminApi } from '@portico/admin-api';
 import { type ConfigBus, createMemoryBus, createNatsBus } from '@portico/bus';
-import { startDiscoverySyncer } from '@portico/discovery-syncer';
-import { startFrontProxy } from '@portico/front-proxy';
+import { subscribeDiagnostics } from '@portico/diagnostics';
 import {
+  ClusterMetricsRegistry,
   createLogger,
   createMetricsRegistry,
   flushLogger,
   ProxyMetrics,
-  subscribeDiagnostics,
 } from '@portico/observability';
-import { CliConfigError, CliListenError, CliUsageError, type ListenerName } from '../errors.ts';
-import { formatError, loadFiles } from '../load.ts';
+import { type RunningServices, type ServiceDeps, startServices } from '@portico/runtime';
 import type { Output } from '../output.ts';
-import type { ProxyTuning } from '../proxy-options.ts';
+import { checkPorts, listenUrl } from '../serve/listen.ts';
+import { checkMode, explainStartFailure, modeServices, runsProxy, usesWorkers } from '../serve/modes.ts';
+import type { Running, ServeOptions } from '../serve/options.ts';
+import { runProxyWorker } from '../serve/proxy-worker.ts';
+import { applyStartConfig, loadStartConfig } from '../serve/start-config.ts';
+import { isProxyWorker } from '../serve/worker-protocol.ts';
 
-export interface ServeOptions {
-  mode: 'standalone' | 'front-proxy' | 'discovery-syncer';
-  config?: string | undefined;
-  nats?: string | undefined;
-  proxyPort: number;
-  /** The proxy's bind address (HTTP and TLS). */
-  proxyHost: string;
-  adminPort: number;
-  adminHost: string;
-  tlsPort?: number | undefined;
-  logLevel: string;
-  /** Proxy worker processes; 1 runs everything in this process. */
-  workers?: number | undefined;
-  /** --trusted-proxies and --proxy-option values, checked by the proxy itself. */
-  proxyTuning?: ProxyTuning | undefined;
-  /** --admin-allowed-host: names the admin API answers besides loopback and its bound address. */
-  adminAllowedHosts?: string[] | undefined;
-}
-
-export interface Running {
-  proxyPort: number;
-  adminPort: number;
-  close(): Promise<void>;
-}
-
-/** Reads --config before anything listens: a broken file stops the start instead of serving half of it. */
-export function loadStartConfig(opts: ServeOptions, out: Output): ReturnType<typeof loadFiles> | undefined {
-  const loaded = opts.config === undefined ? undefined : loadFiles([opts.config]);
-  if (loaded !== undefined && loaded.errors.length > 0) {
-    for (const e of loaded.errors) out.err(formatError(e));
-    throw new CliConfigError(`${opts.config} has ${loaded.errors.length} error(s); not starting`);
-  }
-  return loaded;
-}
-
-const PROXY: ListenerName = { name: 'proxy', portFlag: '--proxy-port', hostFlag: '--proxy-host' };
-const TLS: ListenerName = { name: 'tls', portFlag: '--tls-port', hostFlag: '--proxy-host' };
-const ADMIN: ListenerName = { name: 'admin', portFlag: '--admin-port', hostFlag: '--admin-host' };
-
-/** Two listeners on one port would fail as "in use" while naming the wrong one: refuse it as a usage error. */
-export function checkPorts(opts: ServeOptions): void {
-  const ports: Array<[string, number | undefined]> = [
-    ['--proxy-port', opts.mode === 'discovery-syncer' ? undefined : opts.proxyPort],
-    ['--tls-port', opts.tlsPort],
-    ['--admin-port', opts.adminPort],
-  ];
-  for (const [i, [flag, port]] of ports.entries())
-    for (const [other, otherPort] of ports.slice(i + 1))
-      if (port !== undefined && port !== 0 && port === otherPort)
-        throw new CliUsageError(`${flag} and ${other} are both ${port}; each listener needs its own port`);
-}
-
-/** Maps a bind failure of the proxy's listeners to the one-line error naming the flag to change. */
-export function proxyListenError(err: unknown, opts: Pick<ServeOptions, 'tlsPort'>): unknown {
-  // startFrontProxy names a bad --proxy-option or --trusted-proxies value in a TypeError.
-  if (err instanceof TypeError) return new CliUsageError(err.message);
-  if (!CliListenError.explains(err)) return err;
-  const tls = opts.tlsPort !== undefined && opts.tlsPort !== 0 && err.port === opts.tlsPort;
-  return new CliListenError(err, tls ? TLS : PROXY, err);
-}
-
-export function adminListenError(err: unknown): unknown {
-  return CliListenError.explains(err) ? new CliListenError(err, ADMIN, err) : err;
-}
-
-/** A URL for the banner: the address actually bound (0.0.0.0 means every interface), IPv6 in brackets. */
-export function listenUrl(scheme: string, host: string, port: number): string {
-  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
+export type { Running, ServeOptions } from '../serve/options.ts';
 
 /** The embedded bus, or NATS with --nats. */
-export function openBus(opts: ServeOptions): Promise<ConfigBus> | ConfigBus {
+function openBus(opts: ServeOptions): Promise<ConfigBus> | ConfigBus {
   return opts.nats === undefined
     ? createMemoryBus()
     : createNatsBus({ servers: opts.nats, name: `portico-${opts.mode}` });
 }
 
-/** Starts everything; on any failure, closes what already started and rethrows. */
-export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
-  if (opts.mode !== 'standalone' && opts.nats === undefined)
-    throw new CliUsageError(`${opts.mode} needs --nats URL (or PORTICO_NATS_URL)`);
-  checkPorts(opts);
-  if ((opts.workers ?? 1) > 1) {
-    const { servePrimary } = await import('./workers.ts');
-    return servePrimary({ ...opts, workers: opts.workers! }, out);
+/**
+ * The process's metrics. With proxy workers, /metrics aggregates the workers (ClusterMetricsRegistry) and adds the
+ * primary's own events (the discovery syncer's) where the workers have none.
+ */
+function metricsFor(opts: ServeOptions): Pick<ServiceDeps, 'registry' | 'metrics'> {
+  if (usesWorkers(opts)) {
+    const own = createMetricsRegistry();
+    return { registry: new ClusterMetricsRegistry(own), metrics: new ProxyMetrics(own) };
   }
-  const logger = createLogger({ level: opts.logLevel, name: `portico-${opts.mode}` });
   const registry = createMetricsRegistry();
-  const metrics = new ProxyMetrics(registry);
+  return { registry, metrics: new ProxyMetrics(registry) };
+}
+
+/** Starts the mode; on any failure, closes what already started and rethrows. */
+export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
+  checkMode(opts);
+  checkPorts(opts, runsProxy(opts.mode));
+  const config = loadStartConfig(opts.config, out);
+  const logger = createLogger({ level: opts.logLevel, name: `portico-${opts.mode}` });
+  const { registry, metrics } = metricsFor(opts);
   const unsubscribe = subscribeDiagnostics({ logger, metrics });
-  let proxyClose: (() => Promise<void>) | undefined;
-  // Closed last-started first, except that the proxy stops before the admin API: traffic drains while
-  // /readyz and /metrics still answer.
-  const closers: Array<() => Promise<void>> = [async () => unsubscribe()];
-  const closeAll = async () => {
-    const order = closers.splice(0).reverse();
-    if (proxyClose !== undefined) order.unshift(...order.splice(order.indexOf(proxyClose), 1));
-    for (const close of order) {
-      try {
-        await close();
-      } catch (err) {
-        logger.error({ err }, 'error while shutting down');
-      }
+  let bus: ConfigBus | undefined;
+  const release = async () => {
+    try {
+      await bus?.close();
+    } catch (err) {
+      logger.error({ err }, 'error while closing the config bus');
     }
+    unsubscribe();
   };
 
   try {
-    const loaded = loadStartConfig(opts, out);
-    const bus = await openBus(opts);
-    closers.push(() => bus.close());
-    if (loaded !== undefined) {
-      const results = await applyResources(bus, loaded.resources);
-      logger.info(
-        { config: opts.config, results: results.map((r) => `${r.kind.toLowerCase()}/${r.name} ${r.result}`) },
-        'config applied',
-      );
-    }
+    bus = await openBus(opts);
+    if (config !== undefined) await applyStartConfig(bus, config, logger);
+    let services: RunningServices | undefined;
+    const mode = modeServices(opts, () => services?.ready() === true);
+    services = await startServices(mode.list, { bus, logger, registry, metrics });
 
-    if (opts.mode !== 'front-proxy') {
-      const syncer = await startDiscoverySyncer({ bus });
-      closers.push(() => syncer.close());
-    }
-
-    const proxy =
-      opts.mode === 'discovery-syncer'
-        ? undefined
-        : await startFrontProxy({
-            bus,
-            port: opts.proxyPort,
-            host: opts.proxyHost,
-            ...(opts.tlsPort === undefined ? {} : { tlsPort: opts.tlsPort }),
-            logger,
-            metrics,
-            ...opts.proxyTuning,
-          }).catch((err: unknown) => {
-            throw proxyListenError(err, opts);
-          });
-    if (proxy !== undefined) {
-      proxyClose = () => proxy.close();
-      closers.push(proxyClose);
-    }
-
-    const admin = await startAdminApi({
-      bus,
-      port: opts.adminPort,
-      host: opts.adminHost,
-      allowedHosts: opts.adminAllowedHosts ?? [],
-      registry,
-      // The syncer is ready once it has started (it read the Registry resources).
-      isReady: () => proxy?.isReady() ?? true,
-      logger,
-    }).catch((err: unknown) => {
-      throw adminListenError(err);
-    });
-    closers.push(() => admin.close());
-
+    const proxy = mode.proxy === undefined ? undefined : services.get(mode.proxy);
+    const admin = services.get(mode.admin);
     const tls = proxy?.tlsPort === undefined ? '' : ` ${listenUrl('https', opts.proxyHost, proxy.tlsPort)}`;
     const listening = proxy === undefined ? '' : ` proxy ${listenUrl('http', opts.proxyHost, proxy.port)}${tls}`;
-    out.out(`portico listening:${listening} admin ${listenUrl('http', opts.adminHost, admin.port)}`);
+    const workers = usesWorkers(opts) ? ` (${opts.workers} workers)` : '';
+    out.out(`portico listening:${listening} admin ${listenUrl('http', opts.adminHost, admin.port)}${workers}`);
+
+    const running = services;
     let closing: Promise<void> | undefined;
     return {
       proxyPort: proxy?.port ?? 0,
       adminPort: admin.port,
       close: () => {
-        closing ??= closeAll();
+        closing ??= running.close().then(release);
         return closing;
       },
     };
   } catch (err) {
-    await closeAll();
+    await release();
     // Log lines are written asynchronously: out first, so the error the caller prints is the last line.
     await flushLogger(logger);
-    throw err;
+    throw explainStartFailure(err, opts);
   }
 }
 
 /** Runs until SIGINT or SIGTERM, then closes gracefully (a second signal exits at once). */
 export async function serveUntilSignal(opts: ServeOptions, out: Output): Promise<number> {
-  const { isProxyWorker, runProxyWorker } = await import('./workers.ts');
+  // A proxy worker runs the same command line as its primary.
   if (isProxyWorker()) return runProxyWorker();
   const running = await serve(opts, out);
   await new Promise<void>((resolve) => {
