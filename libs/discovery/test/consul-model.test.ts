@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Fetched } from '../src/sources/consul/client.ts';
+import { buildService, parseAddress, selectServices, toEndpoint } from '../src/sources/consul/model.ts';
 import { BlockingWatch, TokenBucket } from '../src/sources/consul/watch.ts';
-import { buildService, parseAddress, selectServices, toEndpoint } from '../src/sources/consul.ts';
 
 /** An entry as GET /v1/health/service/:name returns it (the sample in Consul's health API docs, trimmed). */
 function entry(service: Record<string, unknown>, statuses: string[] = ['passing', 'passing']) {

@@ -7,10 +7,13 @@ import assert from 'node:assert/strict';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type DiscoveredEndpoint, RegistrySpec } from '@portico/config';
-import { type Backend, type ConsulStandIn, startConsulStandIn, startEchoBackend } from '@portico/testkit';
+import { type Backend, type ConsulStandIn, startConsulStandIn, startEchoBackend, waitUntil } from '@portico/testkit';
 import type { DiscoverySource, SpecOf } from '../src/index.ts';
-import { consulSource } from '../src/sources/consul.ts';
+import { consulSource } from '../src/sources/consul/consul-source.ts';
 import { RecordingSink } from './recording-sink.ts';
+
+/** Registry changes can take a few watch or poll rounds to reach the sink. */
+const WAIT = { timeoutMs: 10_000 };
 
 function spec(input: Record<string, unknown>): SpecOf<'consul'> {
   return RegistrySpec.parse({ type: 'consul', wait: '5s', refreshInterval: '60s', ...input }) as SpecOf<'consul'>;
@@ -142,7 +145,7 @@ describe('consul source', () => {
       Port: 7004,
       Check: { TTL: '60s', Status: 'passing' },
     });
-    await sink.until((s) => byPort(s, 'orders', 7004)?.healthy === true, 'orders-4 registered');
+    await waitUntil('orders-4 registered', () => byPort(sink, 'orders', 7004)?.healthy === true, WAIT);
 
     await register(consul, {
       ID: 'orders-1',
@@ -154,23 +157,23 @@ describe('consul source', () => {
       Weights: { Passing: 5, Warning: 1 },
       Check: { TTL: '60s' },
     });
-    await sink.until((s) => byPort(s, 'orders', b1.port)?.weight === 500, 'orders-1 weight 5 -> 500');
+    await waitUntil('orders-1 weight 5 -> 500', () => byPort(sink, 'orders', b1.port)?.weight === 500, WAIT);
     assert.equal(byPort(sink, 'orders', b1.port)?.healthy, true, 're-registration keeps the check state');
 
     await agent(consul, '/v1/agent/check/fail/service:orders-2');
-    await sink.until((s) => byPort(s, 'orders', b2.port)?.healthy === false, 'orders-2 failing');
+    await waitUntil('orders-2 failing', () => byPort(sink, 'orders', b2.port)?.healthy === false, WAIT);
     await agent(consul, '/v1/agent/check/pass/service:orders-2');
-    await sink.until((s) => byPort(s, 'orders', b2.port)?.healthy === true, 'orders-2 passing again');
+    await waitUntil('orders-2 passing again', () => byPort(sink, 'orders', b2.port)?.healthy === true, WAIT);
     await agent(consul, '/v1/agent/check/warn/service:orders-2');
-    await sink.until((s) => byPort(s, 'orders', b2.port)?.healthy === false, 'orders-2 warning is not routed');
+    await waitUntil('orders-2 warning is not routed', () => byPort(sink, 'orders', b2.port)?.healthy === false, WAIT);
     await agent(consul, '/v1/agent/check/pass/service:orders-2');
     await agent(consul, '/v1/agent/service/maintenance/orders-1?enable=true&reason=deploy');
-    await sink.until((s) => byPort(s, 'orders', b1.port)?.healthy === false, 'orders-1 in maintenance');
+    await waitUntil('orders-1 in maintenance', () => byPort(sink, 'orders', b1.port)?.healthy === false, WAIT);
     await agent(consul, '/v1/agent/service/maintenance/orders-1?enable=false');
-    await sink.until((s) => byPort(s, 'orders', b1.port)?.healthy === true, 'orders-1 back from maintenance');
+    await waitUntil('orders-1 back from maintenance', () => byPort(sink, 'orders', b1.port)?.healthy === true, WAIT);
 
     await agent(consul, '/v1/agent/service/deregister/orders-4');
-    await sink.until((s) => byPort(s, 'orders', 7004) === undefined, 'orders-4 deregistered');
+    await waitUntil('orders-4 deregistered', () => byPort(sink, 'orders', 7004) === undefined, WAIT);
     assert.equal(count(sink, 'snapshot'), 1, 'changes arrive as updates, not re-listings');
     assert.equal(count(sink, 'down'), 0);
     await source.stop();
@@ -179,9 +182,13 @@ describe('consul source', () => {
   test('a new service is picked up; one whose last instance leaves is removed', async () => {
     const { sink, source } = await start({});
     await register(consul, { ID: 'inv-1', Name: 'inventory', Address: '127.0.0.5', Port: 7005 });
-    await sink.until((s) => endpoints(s, 'inventory').length === 1, 'inventory added');
+    await waitUntil('inventory added', () => endpoints(sink, 'inventory').length === 1, WAIT);
     await agent(consul, '/v1/agent/service/deregister/inv-1');
-    await sink.until((s) => s.calls.some((c) => c.type === 'remove' && c.name === 'inventory'), 'inventory removed');
+    await waitUntil(
+      'inventory removed',
+      () => sink.calls.some((c) => c.type === 'remove' && c.name === 'inventory'),
+      WAIT,
+    );
     assert.equal(sink.services.has('inventory'), false);
     assert.ok(sink.services.has('orders'), 'the others stay');
     await source.stop();
@@ -215,7 +222,7 @@ describe('consul source', () => {
       [7006],
     );
     await register(consul, { ID: 'mixed-ok2', Name: 'mixed', Address: '127.0.0.6', Port: 7009 });
-    await sink.until((s) => endpoints(s, 'mixed').length === 2, 'a good instance added next to the bad ones');
+    await waitUntil('a good instance added next to the bad ones', () => endpoints(sink, 'mixed').length === 2, WAIT);
     assert.equal(skips().length, 3, 'a bad instance is reported once, not on every change');
     await source.stop();
     for (const id of ['mixed-ok', 'mixed-port', 'mixed-addr', 'mixed-proto', 'mixed-ok2'])
@@ -236,9 +243,9 @@ describe('consul source', () => {
       [7101],
     );
     await register(consul, { ID: 'cat-2', Name: 'catalogue', Address: '127.0.0.7', Port: 7102, Tags: ['prod', 'eu'] });
-    await tagged.sink.until((s) => endpoints(s, 'catalogue').length === 2, 'cat-2 now carries both tags');
+    await waitUntil('cat-2 now carries both tags', () => endpoints(tagged.sink, 'catalogue').length === 2, WAIT);
     await register(consul, { ID: 'dev-1', Name: 'devtool', Address: '127.0.0.7', Port: 7103, Tags: ['eu', 'prod'] });
-    await tagged.sink.until((s) => s.services.has('devtool'), 'devtool gained the prod tag');
+    await waitUntil('devtool gained the prod tag', () => tagged.sink.services.has('devtool'), WAIT);
     await named.source.stop();
     await tagged.source.stop();
   });
@@ -247,7 +254,7 @@ describe('consul source', () => {
     const { sink, source } = await start({ refreshInterval: '2s' });
     const before = JSON.stringify([...sink.services.entries()]);
     await consul.stop();
-    await sink.until((s) => count(s, 'down') === 1, 'down() on outage');
+    await waitUntil('down() on outage', () => count(sink, 'down') === 1, WAIT);
     await new Promise((r) => setTimeout(r, 1_200)); // several retries
     assert.equal(count(sink, 'down'), 1, 'down() once per outage, not per retry');
     assert.equal(count(sink, 'remove'), 0);
@@ -256,11 +263,11 @@ describe('consul source', () => {
 
     // The servers come back empty and the agent re-syncs: every index is lower than the source last saw.
     await consul.restart({ resetIndexes: true });
-    await sink.until((s) => s.connected, 'snapshot after restart', 8_000);
+    await waitUntil('snapshot after restart', () => sink.connected, { timeoutMs: 8_000 });
     await register(consul, { ID: 'orders-9', Name: 'orders', Address: '127.0.0.9', Port: 7009 });
-    await sink.until((s) => byPort(s, 'orders', 7009) !== undefined, 'a change after the reset still flows');
+    await waitUntil('a change after the reset still flows', () => byPort(sink, 'orders', 7009) !== undefined, WAIT);
     await agent(consul, '/v1/agent/service/deregister/orders-9');
-    await sink.until((s) => byPort(s, 'orders', 7009) === undefined, 'and its removal');
+    await waitUntil('and its removal', () => byPort(sink, 'orders', 7009) === undefined, WAIT);
     await source.stop();
   });
 
@@ -270,7 +277,7 @@ describe('consul source', () => {
     assert.ok(sink.services.has('payments'));
     const listings = count(sink, 'snapshot');
     await relay.cut();
-    await sink.until((s) => count(s, 'down') === 1, 'down() when the path is cut');
+    await waitUntil('down() when the path is cut', () => count(sink, 'down') === 1, WAIT);
     await register(consul, {
       ID: 'pay-2',
       Name: 'payments',
@@ -282,10 +289,10 @@ describe('consul source', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(byPort(sink, 'payments', 9091), undefined);
     await relay.mend();
-    await sink.until(
-      (s) => count(s, 'snapshot') > listings && byPort(s, 'payments', 9091) !== undefined,
+    await waitUntil(
       'reconnected: a new listing with pay-2',
-      8_000,
+      () => count(sink, 'snapshot') > listings && byPort(sink, 'payments', 9091) !== undefined,
+      { timeoutMs: 8_000 },
     );
     const viaUpdate = sink.calls.some((c) => c.type === 'update' && c.service.endpoints.some((e) => e.port === 9091));
     assert.equal(viaUpdate, false, 'pay-2 arrived in the snapshot itself');
@@ -305,7 +312,7 @@ describe('consul source', () => {
     await a.mend();
     await b.cut();
     await register(consul, { ID: 'orders-8', Name: 'orders', Address: '127.0.0.8', Port: 7008 });
-    await sink.until((s) => byPort(s, 'orders', 7008) !== undefined, 'a change seen through the first address');
+    await waitUntil('a change seen through the first address', () => byPort(sink, 'orders', 7008) !== undefined, WAIT);
     assert.equal(count(sink, 'down'), 0, 'never down: one address always answered');
     assert.ok(count(sink, 'snapshot') >= 2, 're-listed through the first address');
     await agent(consul, '/v1/agent/service/deregister/orders-8');
@@ -315,7 +322,7 @@ describe('consul source', () => {
 
   test('refreshInterval: periodic full listings (snapshots)', async () => {
     const { sink, source } = await start({ refreshInterval: '300ms' });
-    await sink.until((s) => count(s, 'snapshot') >= 3, 'two more snapshots', 3_000);
+    await waitUntil('two more snapshots', () => count(sink, 'snapshot') >= 3, { timeoutMs: 3_000 });
     await source.stop();
   });
 });
@@ -359,7 +366,7 @@ describe('consul source: ACL token and datacenters', () => {
       [8001],
     );
     await register(dc1, { ID: 'web-3', Name: 'web', Port: 8004 }, TOKEN);
-    await sink.until((s) => endpoints(s, 'web').length === 2, 'web-3 seen with the token');
+    await waitUntil('web-3 seen with the token', () => endpoints(sink, 'web').length === 2, WAIT);
     await s2.stop();
   });
 
@@ -377,7 +384,7 @@ describe('consul source: ACL token and datacenters', () => {
       [['127.0.0.2', 8002]],
     );
     await register(dc2, { ID: 'api-3', Name: 'api', Port: 8005 });
-    await sink.until((s2) => endpoints(s2, 'api').length === 2, 'a dc2 change through the dc1 agent');
+    await waitUntil('a dc2 change through the dc1 agent', () => endpoints(sink, 'api').length === 2, WAIT);
     await s.stop();
 
     const lost = new RecordingSink();

@@ -2,10 +2,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RegistrySpec } from '@portico/config';
-import { type DnsmasqServer, type DnsRecords, startDnsmasq } from '@portico/testkit';
+import { type DnsmasqServer, type DnsRecords, startDnsmasq, waitUntil } from '@portico/testkit';
 import type { DiscoverySource, SpecOf } from '../src/index.ts';
-import { dnsSource } from '../src/sources/dns.ts';
+import { dnsSource } from '../src/sources/dns/dns-source.ts';
 import { RecordingSink } from './recording-sink.ts';
+
+/** Registry changes can take a few watch or poll rounds to reach the sink. */
+const WAIT = { timeoutMs: 10_000 };
 
 function spec(input: Record<string, unknown>): SpecOf<'dns'> {
   return RegistrySpec.parse({ type: 'dns', ...input }) as SpecOf<'dns'>;
@@ -97,18 +100,18 @@ describe('dns source (dnsmasq)', () => {
   test('an address added, a name appearing, a name removed (NXDOMAIN -> zero endpoints)', async (t) => {
     let at = Date.now();
     await setRecords({ ...records, hosts: { ...records.hosts, 'web.test': ['127.0.1.1', '127.0.1.2', '::1'] } });
-    await sink.until((s) => addressesOf(s, 'web')?.length === 3, 'web with 3 endpoints');
+    await waitUntil('web with 3 endpoints', () => addressesOf(sink, 'web')?.length === 3, WAIT);
     latencies.push(Date.now() - at);
 
     at = Date.now();
     await setRecords({ ...records, hosts: { ...records.hosts, 'later.test': ['127.0.3.1'] } });
-    await sink.until((s) => addressesOf(s, 'later.test')?.[0] === '127.0.3.1:7000', 'later.test resolved');
+    await waitUntil('later.test resolved', () => addressesOf(sink, 'later.test')?.[0] === '127.0.3.1:7000', WAIT);
     latencies.push(Date.now() - at);
 
     at = Date.now();
     const { 'web.test': _gone, ...rest } = records.hosts!;
     await setRecords({ ...records, hosts: rest });
-    await sink.until((s) => addressesOf(s, 'web')?.length === 0, 'web empty after NXDOMAIN');
+    await waitUntil('web empty after NXDOMAIN', () => addressesOf(sink, 'web')?.length === 0, WAIT);
     latencies.push(Date.now() - at);
     assert.ok(sink.services.has('web'), 'an NXDOMAIN name stays a service (zero endpoints), it is not removed');
     assert.equal(sink.calls.filter((c) => c.type === 'down' || c.type === 'remove').length, 0);
@@ -127,9 +130,10 @@ describe('dns source (dnsmasq)', () => {
         ],
       },
     });
-    await sink.until(
-      (s) => s.services.get('api')?.endpoints.find((e) => e.port === 9003)?.healthy === true,
+    await waitUntil(
       'api-c promoted to the best priority',
+      () => sink.services.get('api')?.endpoints.find((e) => e.port === 9003)?.healthy === true,
+      WAIT,
     );
     const api = sink.services.get('api')!;
     assert.deepEqual(
@@ -140,9 +144,10 @@ describe('dns source (dnsmasq)', () => {
         [9003, 8, true],
       ],
     );
-    await sink.until(
-      (s) => s.calls.some((c) => c.type === 'skipped' && c.service === 'api' && /api-x\.test/.test(c.reason)),
+    await waitUntil(
       'the target without addresses reported',
+      () => sink.calls.some((c) => c.type === 'skipped' && c.service === 'api' && /api-x\.test/.test(c.reason)),
+      WAIT,
     );
     const skips = sink.calls.filter((c) => c.type === 'skipped');
     await new Promise((r) => setTimeout(r, 1000));
@@ -153,7 +158,7 @@ describe('dns source (dnsmasq)', () => {
     const known = addressesOf(sink, 'api');
     const callsBefore = sink.calls.length;
     await dns.stop();
-    await sink.until((s) => !s.connected, 'down() after every name failed');
+    await waitUntil('down() after every name failed', () => !sink.connected, WAIT);
     await new Promise((r) => setTimeout(r, 1500));
     const during = sink.calls.slice(callsBefore);
     assert.equal(during.filter((c) => c.type === 'down').length, 1, 'down() once per outage');
@@ -165,8 +170,8 @@ describe('dns source (dnsmasq)', () => {
 
     await setRecords({ ...records, hosts: { ...records.hosts, 'web.test': ['127.0.1.9'] } });
     await dns.start();
-    await sink.until((s) => s.connected, 'snapshot after the resolver is back');
-    await sink.until((s) => addressesOf(s, 'web')?.[0] === '127.0.1.9:8080', 'the change made while away');
+    await waitUntil('snapshot after the resolver is back', () => sink.connected, WAIT);
+    await waitUntil('the change made while away', () => addressesOf(sink, 'web')?.[0] === '127.0.1.9:8080', WAIT);
     assert.equal(sink.calls.slice(callsBefore).filter((c) => c.type === 'snapshot').length >= 1, true);
   });
 
@@ -185,7 +190,9 @@ describe('dns source (dnsmasq)', () => {
     await setRecords({ ...records, hosts: { ...records.hosts, 'floor.test': ['127.0.4.2'] } });
     await new Promise((r) => setTimeout(r, 1500));
     assert.deepEqual(addressesOf(slow, 'floor.test'), ['127.0.4.1:80'], 'not re-resolved at the 1 s TTL');
-    await slow.until((s) => addressesOf(s, 'floor.test')?.[0] === '127.0.4.2:80', 'picked up at minTtl', 5000);
+    await waitUntil('picked up at minTtl', () => addressesOf(slow, 'floor.test')?.[0] === '127.0.4.2:80', {
+      timeoutMs: 5000,
+    });
     assert.ok(Date.now() - at >= 2000, `picked up after ${Date.now() - at} ms`);
   });
 

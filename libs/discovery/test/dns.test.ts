@@ -1,7 +1,7 @@
 /** SRV answers as endpoints, without a resolver. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { srvEndpoints } from '../src/sources/dns.ts';
+import { srvEndpoints } from '../src/sources/dns/srv.ts';
 
 const addrs = new Map([
   ['a.test', ['10.0.0.1']],

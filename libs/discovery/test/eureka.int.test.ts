@@ -8,10 +8,13 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { RegistrySpec } from '@portico/config';
-import { type EurekaServerPeer, startEurekaServer, startSpringService } from '@portico/testkit';
+import { type EurekaServerPeer, startEurekaServer, startSpringService, waitUntil } from '@portico/testkit';
 import type { DiscoverySource, SpecOf } from '../src/index.ts';
-import { eurekaSource } from '../src/sources/eureka.ts';
+import { eurekaSource } from '../src/sources/eureka/eureka-source.ts';
 import { RecordingSink, type SinkCall } from './recording-sink.ts';
+
+/** Registry changes can take a few watch or poll rounds to reach the sink. */
+const WAIT = { timeoutMs: 10_000 };
 
 const DELTA = '500ms';
 
@@ -145,7 +148,7 @@ describe('eureka source (real Eureka server)', () => {
     const at = performance.now();
     const from = sink.calls.length;
     await write();
-    await sink.until(check, what);
+    await waitUntil(what, () => check(sink), WAIT);
     latencies.push(performance.now() - at);
     return sink.calls.slice(from);
   }
@@ -252,7 +255,7 @@ describe('eureka source (real Eureka server)', () => {
       'o4 despite the bad ones',
     );
     const skipped = () => sink.calls.filter((c): c is Extract<SinkCall, { type: 'skipped' }> => c.type === 'skipped');
-    await sink.until(() => skipped().length >= 2, 'both reported');
+    await waitUntil('both reported', () => skipped().length >= 2, WAIT);
     assert.deepEqual(ports(sink, 'orders'), [18001, 18002, 18004]);
     assert.ok(skipped().some((c) => c.service === 'orders' && /bad-port: bad port 70000/.test(c.reason)));
     assert.ok(skipped().some((c) => c.service === 'orders' && /bad-weight: bad weight/.test(c.reason)));
@@ -266,7 +269,7 @@ describe('eureka source (real Eureka server)', () => {
   test('a Spring Cloud service (a real Eureka client): weight metadata honoured; stopped -> deregistered', async () => {
     const service = await startSpringService({ name: 'greeter', eurekaUrl: a.url, weight: 3 });
     try {
-      await sink.until((s) => endpoint(s, 'greeter', service.port)?.healthy === true, 'greeter UP');
+      await waitUntil('greeter UP', () => endpoint(sink, 'greeter', service.port)?.healthy === true, WAIT);
       const ep = endpoint(sink, 'greeter', service.port)!;
       assert.equal(ep.weight, 300);
       assert.equal(ep.address, '127.0.0.1');
@@ -274,7 +277,7 @@ describe('eureka source (real Eureka server)', () => {
     } finally {
       await service.stop();
     }
-    await sink.until((s) => !s.services.has('greeter'), 'greeter removed after its shutdown deregistered it');
+    await waitUntil('greeter removed after its shutdown deregistered it', () => !sink.services.has('greeter'), WAIT);
   });
 
   test('the services filter (case-insensitive, as Eureka app names are)', async () => {
@@ -288,7 +291,7 @@ describe('eureka source (real Eureka server)', () => {
     await source.start();
     assert.deepEqual([...filtered.services.keys()], []);
     await clients.register({ app: 'INVENTORY', id: 'i1', port: 18201 });
-    await filtered.until((s) => ports(s, 'inventory')?.[0] === 18201, 'inventory');
+    await waitUntil('inventory', () => ports(filtered, 'inventory')?.[0] === 18201, WAIT);
     assert.deepEqual([...filtered.services.keys()], ['inventory']);
     await source.stop();
   });
@@ -301,9 +304,10 @@ describe('eureka source (real Eureka server)', () => {
     assert.deepEqual([...other.services.keys()].sort(), ['orders', 'payments'], 'listed from the first server (B)');
     bClients.close();
     await b.kill();
-    await other.until(
-      (s) => s.calls.filter((c) => c.type === 'snapshot').length === 2 && !s.services.has('payments'),
+    await waitUntil(
       'a full fetch from A after the delta from A did not match the copy from B',
+      () => other.calls.filter((c) => c.type === 'snapshot').length === 2 && !other.services.has('payments'),
+      WAIT,
     );
     assert.deepEqual(ports(other, 'orders'), ports(sink, 'orders'));
     assert.equal(other.calls.filter((c) => c.type === 'down').length, 0, 'a failover is not an outage');
@@ -314,7 +318,7 @@ describe('eureka source (real Eureka server)', () => {
     const before = structuredClone(sink.services.get('orders'));
     const from = sink.calls.length;
     await a.kill();
-    await sink.until((s) => !s.connected, 'down()');
+    await waitUntil('down()', () => !sink.connected, WAIT);
     clients.forget('ORDERS', 'o2'); // gone while the registry was away: never re-registers
     clients.later({ app: 'ORDERS', id: 'o5', port: 18005 }); // new while the registry was away
     await new Promise((r) => setTimeout(r, 1000));
@@ -332,10 +336,10 @@ describe('eureka source (real Eureka server)', () => {
     assert.deepEqual(sink.services.get('orders'), before);
     const restartedAt = performance.now();
     clients.paused = false;
-    await sink.until(
-      (s) => s.connected && JSON.stringify(ports(s, 'orders')) === JSON.stringify([18001, 18004, 18005]),
+    await waitUntil(
       'resynced: o2 gone, o5 there',
-      20_000,
+      () => sink.connected && JSON.stringify(ports(sink, 'orders')) === JSON.stringify([18001, 18004, 18005]),
+      { timeoutMs: 20_000 },
     );
     t.diagnostic(`clients re-registering -> resynced: ${Math.round(performance.now() - restartedAt)} ms`);
     const afterOutage = sink.calls.slice(from);
@@ -408,7 +412,7 @@ describe('eureka source (HTTP details, against a recording HTTP server)', () => 
       );
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    await sink.until((s) => s.connected, 'snapshot once it answers');
+    await waitUntil('snapshot once it answers', () => sink.connected, WAIT);
     await source.stop();
     server.close();
     assert.equal(sink.calls.filter((c) => c.type === 'down').length, 1);
@@ -439,7 +443,7 @@ describe('eureka source (HTTP details, against a recording HTTP server)', () => 
     assert.equal(sink.services.get('a')?.endpoints.length, 1);
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
-    await sink.until((s) => !s.connected, 'down()');
+    await waitUntil('down()', () => !sink.connected, WAIT);
     apps = [];
     server = createServer(handler);
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -447,7 +451,7 @@ describe('eureka source (HTTP details, against a recording HTTP server)', () => 
     await new Promise((r) => setTimeout(r, 700));
     assert.equal(sink.connected, false, 'held');
     assert.equal(sink.services.get('a')?.endpoints.length, 1);
-    await sink.until((s) => s.connected, 'the empty listing taken after refreshInterval', 5000);
+    await waitUntil('the empty listing taken after refreshInterval', () => sink.connected, { timeoutMs: 5000 });
     assert.ok(performance.now() - back >= 1400);
     assert.equal(sink.services.size, 0);
     await source.stop();

@@ -9,7 +9,7 @@ import {
   parseDelta,
   reconcileHashcode,
   toEndpoint,
-} from '../src/sources/eureka.ts';
+} from '../src/sources/eureka/model.ts';
 
 /** An instance as Eureka 2.x serves it in JSON (fields we don't read trimmed). */
 function instance(app: string, id: string, over: Record<string, unknown> = {}): Record<string, unknown> {

@@ -6,10 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RegistrySpec } from '@portico/config';
-import { type NacosServer, startNacos } from '@portico/testkit';
+import { type NacosServer, startNacos, waitUntil } from '@portico/testkit';
 import type { DiscoverySource, SpecOf } from '../src/index.ts';
-import { nacosSource } from '../src/sources/nacos.ts';
+import { nacosSource } from '../src/sources/nacos/nacos-source.ts';
 import { RecordingSink } from './recording-sink.ts';
+
+/** Registry changes can take a few watch or poll rounds to reach the sink. */
+const WAIT = { timeoutMs: 10_000 };
 
 const PASSWORD = 'portico-Test-1';
 let nacos: NacosServer;
@@ -67,14 +70,14 @@ after(async () => {
 test('username/password: logs in and lists with the token', async () => {
   const { sink, source } = watch({ username: 'nacos', password: PASSWORD });
   await source.start();
-  await sink.until((s) => s.services.get('secure.DEFAULT_GROUP.public')?.endpoints[0]?.port === 9501, 'listed');
+  await waitUntil('listed', () => sink.services.get('secure.DEFAULT_GROUP.public')?.endpoints[0]?.port === 9501, WAIT);
   assert.ok(!sink.calls.some((c) => c.type === 'down'));
 });
 
 test('a wrong password is an outage (down with the login failure), not an empty registry', async () => {
   const { sink, source } = watch({ username: 'nacos', password: 'wrong' });
   await source.start();
-  await sink.until((s) => s.calls.some((c) => c.type === 'down'), 'down()');
+  await waitUntil('down()', () => sink.calls.some((c) => c.type === 'down'), WAIT);
   const down = sink.calls.find((c) => c.type === 'down');
   assert.match(down?.type === 'down' ? down.error.message : '', /login as "nacos"/);
   assert.ok(!sink.calls.some((c) => c.type === 'snapshot'));

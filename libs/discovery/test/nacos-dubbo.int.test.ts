@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { nacosServiceName, RegistrySpec } from '@portico/config';
-import { type DubboProviderPeer, type NacosServer, startDubboProvider, startNacos } from '@portico/testkit';
+import { type DubboProviderPeer, type NacosServer, startDubboProvider, startNacos, waitUntil } from '@portico/testkit';
 import type { DiscoverySource, SpecOf } from '../src/index.ts';
-import { nacosSource } from '../src/sources/nacos.ts';
+import { nacosSource } from '../src/sources/nacos/nacos-source.ts';
 import { RecordingSink } from './recording-sink.ts';
 
 let nacos: NacosServer;
@@ -47,10 +47,11 @@ test('a Dubbo 3 provider registered in Nacos: interface-level (tri and dubbo) an
   });
   const iface = nacosServiceName('providers:com.example.DemoService:1.0.0:g1');
   const app = nacosServiceName('demo-app');
-  await sink.until(
-    (s) => (s.services.get(iface)?.endpoints.length ?? 0) >= 2 && (s.services.get(app)?.endpoints.length ?? 0) >= 1,
+  await waitUntil(
     'the provider interface-level (both protocols) and application-level',
-    30_000,
+    () =>
+      (sink.services.get(iface)?.endpoints.length ?? 0) >= 2 && (sink.services.get(app)?.endpoints.length ?? 0) >= 1,
+    { timeoutMs: 30_000 },
   );
   const byProtocol = new Map(sink.services.get(iface)!.endpoints.map((e) => [e.protocol, e]));
   assert.equal(byProtocol.get('tri')?.port, provider.triPort);
@@ -64,9 +65,9 @@ test('a Dubbo 3 provider registered in Nacos: interface-level (tri and dubbo) an
 
   await provider.stop();
   provider = undefined;
-  await sink.until(
-    (s) => s.services.get(iface)?.endpoints.length === 0 || !s.services.has(iface),
+  await waitUntil(
     'the provider gone after it stopped (deregistered)',
-    20_000,
+    () => sink.services.get(iface)?.endpoints.length === 0 || !sink.services.has(iface),
+    { timeoutMs: 20_000 },
   );
 });

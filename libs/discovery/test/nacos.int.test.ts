@@ -6,10 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RegistrySpec } from '@portico/config';
-import { type NacosServer, startNacos } from '@portico/testkit';
+import { type NacosServer, startNacos, waitUntil } from '@portico/testkit';
 import type { DiscoverySource, SpecOf } from '../src/index.ts';
-import { nacosSource } from '../src/sources/nacos.ts';
+import { nacosSource } from '../src/sources/nacos/nacos-source.ts';
 import { RecordingSink } from './recording-sink.ts';
+
+/** Registry changes can take a few watch or poll rounds to reach the sink. */
+const WAIT = { timeoutMs: 10_000 };
 
 /** Ephemeral instances registered over HTTP send no beats here: keep them alive and healthy for the whole run. */
 const NO_EXPIRY = {
@@ -115,9 +118,10 @@ describe('nacos source (real Nacos server)', () => {
     const { sink } = await watch({ groups: [g], refreshInterval: '500ms' });
     const orders = 'orders.snap.public';
     const dubbo = 'providers:com.example.DemoService:1.0.0:g1.snap.public';
-    await sink.until(
-      (s) => s.services.get(orders)?.endpoints.length === 2 && s.services.has(dubbo),
+    await waitUntil(
       'orders (2 instances) and the Dubbo provider listed',
+      () => sink.services.get(orders)?.endpoints.length === 2 && sink.services.has(dubbo),
+      WAIT,
     );
     const [a, b] = sink.services.get(orders)!.endpoints;
     assert.deepEqual(
@@ -146,23 +150,23 @@ describe('nacos source (real Nacos server)', () => {
     });
     // A long refresh: changes below must arrive by push (re-list and re-query are 10 s or more away).
     const { sink } = await watch({ groups: [g], refreshInterval: '60s' });
-    await sink.until((s) => s.services.get(svc)?.endpoints.length === 2, 'pay listed');
+    await waitUntil('pay listed', () => sink.services.get(svc)?.endpoints.length === 2, WAIT);
     const snapshots = () => sink.calls.filter((c) => c.type === 'snapshot').length;
     const snapshotsBefore = snapshots();
     const pushed = { timeoutMs: 3000 };
 
     await register({ service: 'pay', group: g, port: 9102 });
-    await sink.until((s) => hostsOf(s, svc)?.includes(':9102') === true, 'new instance pushed', pushed.timeoutMs);
+    await waitUntil('new instance pushed', () => hostsOf(sink, svc)?.includes(':9102') === true, pushed);
 
     const latencies: number[] = [];
     for (let i = 0; i < 8; i++) {
       const weight = 2 + (i % 2);
       const t0 = performance.now();
       await modify({ service: 'pay', group: g, port: 9102, weight });
-      await sink.until(
-        (s) => s.services.get(svc)?.endpoints.find((e) => e.port === 9102)?.weight === weight * 100,
+      await waitUntil(
         `weight ${weight * 100} pushed`,
-        pushed.timeoutMs,
+        () => sink.services.get(svc)?.endpoints.find((e) => e.port === 9102)?.weight === weight * 100,
+        pushed,
       );
       latencies.push(performance.now() - t0);
     }
@@ -173,22 +177,22 @@ describe('nacos source (real Nacos server)', () => {
 
     // Disabled: Nacos leaves disabled instances out of its lists and pushes.
     await modify({ service: 'pay', group: g, port: 9102, weight: 3, enabled: false });
-    await sink.until((s) => hostsOf(s, svc)?.includes(':9102') === false, 'disabled instance gone', pushed.timeoutMs);
+    await waitUntil('disabled instance gone', () => hostsOf(sink, svc)?.includes(':9102') === false, pushed);
 
-    await sink.until(
-      (s) => s.services.get(svc)?.endpoints.find((e) => e.port === 9109)?.healthy === false,
+    await waitUntil(
       'instance without beats published as unhealthy (not dropped)',
-      15_000,
+      () => sink.services.get(svc)?.endpoints.find((e) => e.port === 9109)?.healthy === false,
+      { timeoutMs: 15_000 },
     );
 
     await deregister({ service: 'pay', group: g, port: 9109 });
     await deregister({ service: 'pay', group: g, port: 9102 });
-    await sink.until((s) => hostsOf(s, svc) === '127.0.0.1:9101', 'deregistrations pushed', pushed.timeoutMs);
+    await waitUntil('deregistrations pushed', () => hostsOf(sink, svc) === '127.0.0.1:9101', pushed);
     await deregister({ service: 'pay', group: g, port: 9101 });
-    await sink.until(
-      (s) => s.services.get(svc)?.endpoints.length === 0,
+    await waitUntil(
       'the last instance leaving pushed as an empty set',
-      pushed.timeoutMs,
+      () => sink.services.get(svc)?.endpoints.length === 0,
+      pushed,
     );
     assert.equal(snapshots(), snapshotsBefore, 'all of it came by push, not by a re-list');
     assert.ok(!sink.calls.some((c) => c.type === 'down'));
@@ -206,21 +210,22 @@ describe('nacos source (real Nacos server)', () => {
       services: ['keep', 'gb@@other', 'later.gb.ns-filter'],
       refreshInterval: '500ms',
     });
-    await sink.until(
-      (s) => s.services.has('keep.ga.ns-filter') && s.services.has('other.gb.ns-filter'),
+    await waitUntil(
       'filtered services listed',
+      () => sink.services.has('keep.ga.ns-filter') && sink.services.has('other.gb.ns-filter'),
+      WAIT,
     );
     assert.equal(hostsOf(sink, 'keep.ga.ns-filter'), '127.0.0.1:9201');
     assert.ok(!sink.services.has('drop.ga.ns-filter'));
 
     await register({ service: 'later', group: 'gb', namespace: ns, port: 9205 });
     await register({ service: 'unwanted', group: 'gb', namespace: ns, port: 9206 });
-    await sink.until((s) => s.services.has('later.gb.ns-filter'), 'a new service found by the re-list');
+    await waitUntil('a new service found by the re-list', () => sink.services.has('later.gb.ns-filter'), WAIT);
     assert.ok(!sink.services.has('unwanted.gb.ns-filter'));
 
     await deregister({ service: 'other', group: 'gb', namespace: ns, port: 9202 });
     await api('DELETE', '/v1/ns/service', { serviceName: 'other', groupName: 'gb', namespaceId: ns });
-    await sink.until((s) => !s.services.has('other.gb.ns-filter'), 'a deleted service left out of the snapshot');
+    await waitUntil('a deleted service left out of the snapshot', () => !sink.services.has('other.gb.ns-filter'), WAIT);
     assert.ok(sink.services.has('keep.ga.ns-filter'));
   });
 
@@ -230,9 +235,9 @@ describe('nacos source (real Nacos server)', () => {
     await register({ service: 'mixed', group: g, port: 0 });
     await register({ service: 'mixed', group: g, port: 9301 });
     const { sink } = await watch({ groups: [g], refreshInterval: '500ms' });
-    await sink.until((s) => hostsOf(s, svc) === '127.0.0.1:9301', 'good instance listed');
+    await waitUntil('good instance listed', () => hostsOf(sink, svc) === '127.0.0.1:9301', WAIT);
     await register({ service: 'mixed', group: g, port: 9302 });
-    await sink.until((s) => hostsOf(s, svc) === '127.0.0.1:9301,127.0.0.1:9302', 'later changes still flow');
+    await waitUntil('later changes still flow', () => hostsOf(sink, svc) === '127.0.0.1:9301,127.0.0.1:9302', WAIT);
     const skipped = sink.calls.filter((c) => c.type === 'skipped');
     assert.equal(skipped.length, 1, 'reported once, not on every re-list');
     assert.equal(skipped[0]!.service, svc);
@@ -246,10 +251,10 @@ describe('nacos source (real Nacos server)', () => {
     const svc = 'stock.out.public';
     await register({ service: 'stock', group: g, port: 9401 });
     const { sink } = await watch({ groups: [g], refreshInterval: '1s' });
-    await sink.until((s) => hostsOf(s, svc) === '127.0.0.1:9401', 'stock listed');
+    await waitUntil('stock listed', () => hostsOf(sink, svc) === '127.0.0.1:9401', WAIT);
 
     await nacos.restart(async () => {
-      await sink.until((s) => !s.connected, 'down() while the server is away', 10_000);
+      await waitUntil('down() while the server is away', () => !sink.connected, { timeoutMs: 10_000 });
       assert.equal(hostsOf(sink, svc), '127.0.0.1:9401', 'nothing removed while away');
     });
     // Back but empty (ephemeral instances died with it): held, still stale, for up to one refreshInterval.
@@ -258,12 +263,20 @@ describe('nacos source (real Nacos server)', () => {
     assert.equal(hostsOf(sink, svc), '127.0.0.1:9401');
 
     await register({ service: 'stock', group: g, port: 9402 });
-    await sink.until((s) => s.connected && hostsOf(s, svc) === '127.0.0.1:9402', 'resynced with the new instance');
+    await waitUntil(
+      'resynced with the new instance',
+      () => sink.connected && hostsOf(sink, svc) === '127.0.0.1:9402',
+      WAIT,
+    );
     assert.equal(sink.calls.filter((c) => c.type === 'down').length, 1, 'down() once per outage');
     assert.ok(!sink.calls.some((c) => c.type === 'remove'));
 
     // Pushes work again after the resync (the new server knows our UDP subscription).
     await register({ service: 'stock', group: g, port: 9403 });
-    await sink.until((s) => hostsOf(s, svc) === '127.0.0.1:9402,127.0.0.1:9403', 'changes flow after the resync');
+    await waitUntil(
+      'changes flow after the resync',
+      () => hostsOf(sink, svc) === '127.0.0.1:9402,127.0.0.1:9403',
+      WAIT,
+    );
   });
 });

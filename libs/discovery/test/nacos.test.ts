@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { buildNacosService, parseServiceInfo, protocolOf, signNaming, toEndpoint } from '../src/sources/nacos.ts';
+import {
+  buildService as buildNacosService,
+  parseServiceInfo,
+  protocolOf,
+  toEndpoint,
+} from '../src/sources/nacos/model.ts';
+import { signNaming } from '../src/sources/nacos/naming-http.ts';
 
 const host = (over: Record<string, unknown> = {}) => ({
   instanceId: '127.0.0.1#8080#DEFAULT#DEFAULT_GROUP@@orders',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RegistrySpec } from '@portico/config';
 import type { SpecOf } from '../src/index.ts';
-import { staticSource } from '../src/sources/static.ts';
+import { staticSource } from '../src/sources/static/static-source.ts';
 import { RecordingSink } from './recording-sink.ts';
 
 test('static: one snapshot at start; weight x100 (default 1), protocol and zone from the entry, all healthy', async () => {

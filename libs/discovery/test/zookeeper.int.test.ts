@@ -9,11 +9,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { springZookeeperInstance, startZooKeeper, type ZooKeeperServer } from '@portico/testkit';
+import { springZookeeperInstance, startZooKeeper, waitUntil, type ZooKeeperServer } from '@portico/testkit';
 import { ACL, type Client, CreateMode, createClient, Id, Permission } from 'node-zookeeper-client';
 import type { SpecOf } from '../src/index.ts';
-import { zookeeperSource } from '../src/sources/zookeeper.ts';
+import { zookeeperSource } from '../src/sources/zookeeper/zookeeper-source.ts';
 import { RecordingSink } from './recording-sink.ts';
+
+/** Registry changes can take a few watch or poll rounds to reach the sink. */
+const WAIT = { timeoutMs: 10_000 };
 
 // --- writing znodes as Dubbo and Curator do ------------------------------------------------------------------
 
@@ -269,10 +272,10 @@ describe('ZooKeeper source', () => {
 
     // Register, then deregister, a provider.
     const c = await reg.dubbo(IFACE, dubboUrl(IFACE, '127.0.0.2', 20881, { version: '1.0.0', group: 'g1' }));
-    await sink.until((s) => ports(s, V1).length === 3, 'a third v1 provider');
+    await waitUntil('a third v1 provider', () => ports(sink, V1).length === 3, WAIT);
     assert.equal(endpoint(sink, V1, 20881)?.address, '127.0.0.2');
     await reg.remove(c);
-    await sink.until((s) => ports(s, V1).length === 2, 'the third v1 provider gone');
+    await waitUntil('the third v1 provider gone', () => ports(sink, V1).length === 2, WAIT);
     assert.deepEqual(ports(sink, V1), [20880, 50051]);
 
     // Weight: Dubbo re-registers its URL; Spring Cloud rewrites the instance data.
@@ -281,41 +284,42 @@ describe('ZooKeeper source', () => {
       IFACE,
       dubboUrl(IFACE, '127.0.0.1', 20880, { version: '1.0.0', group: 'g1', weight: '7' }),
     );
-    await sink.until((s) => endpoint(s, V1, 20880)?.weight === 7, 'dubbo weight 7');
+    await waitUntil('dubbo weight 7', () => endpoint(sink, V1, 20880)?.weight === 7, WAIT);
     await reg.update(o1Path, { ...o1, payload: { ...o1.payload, metadata: { instance_status: 'UP', weight: '5' } } });
-    await sink.until((s) => endpoint(s, 'orders', 8081)?.weight === 500, 'spring weight 5 -> 500');
+    await waitUntil('spring weight 5 -> 500', () => endpoint(sink, 'orders', 8081)?.weight === 500, WAIT);
 
     // Disabled / out of service: still published, healthy false.
     await reg.remove(a2);
     await reg.dubbo(IFACE, dubboUrl(IFACE, '127.0.0.1', 20880, { version: '1.0.0', group: 'g1', enabled: 'false' }));
-    await sink.until((s) => endpoint(s, V1, 20880)?.healthy === false, 'dubbo provider disabled');
+    await waitUntil('dubbo provider disabled', () => endpoint(sink, V1, 20880)?.healthy === false, WAIT);
     await reg.update(o1Path, { ...o1, payload: { ...o1.payload, metadata: { instance_status: 'OUT_OF_SERVICE' } } });
-    await sink.until((s) => endpoint(s, 'orders', 8081)?.healthy === false, 'spring instance OUT_OF_SERVICE');
+    await waitUntil('spring instance OUT_OF_SERVICE', () => endpoint(sink, 'orders', 8081)?.healthy === false, WAIT);
     assert.equal(ports(sink, 'orders').length, 2, 'the instance is kept, unhealthy');
 
     // A malformed registration next to a good one: skipped, the good one flows.
     await reg.dubboRaw(IFACE, 'dubbo%3A%2F%2F127.0.0.1%3A20882%2F%ZZ');
     await reg.dubbo(IFACE, dubboUrl(IFACE, '127.0.0.1', 20883, { version: '1.0.0', group: 'g1' }));
-    await sink.until((s) => ports(s, V1).includes(20883), 'the good provider next to a malformed one');
+    await waitUntil('the good provider next to a malformed one', () => ports(sink, V1).includes(20883), WAIT);
     assert.ok(callsOf(sink, 'skipped').some((s) => s.reason === 'bad URL encoding' && s.raw?.endsWith('%ZZ')));
 
     // Services added: a new interface, a new application.
     await reg.dubbo('com.example.OrderService', dubboUrl('com.example.OrderService', '127.0.0.1', 20884));
     const payments = springInstance('payments', 9090);
     await reg.instance('payments', payments.id, payments);
-    await sink.until(
-      (s) => s.services.has('providers:com.example.OrderService::') && s.services.has('payments'),
+    await waitUntil(
       'new services',
+      () => sink.services.has('providers:com.example.OrderService::') && sink.services.has('payments'),
+      WAIT,
     );
 
     // Services removed: the last provider of a version, an application's node, a whole interface directory.
     const removes = () => callsOf(sink, 'remove').map((r) => r.name);
     await reg.remove(v2);
-    await sink.until(() => removes().includes(V2), 'v2 removed');
+    await waitUntil('v2 removed', () => removes().includes(V2), WAIT);
     await reg.removeTree('/t1/services/payments');
-    await sink.until(() => removes().includes('payments'), 'payments removed');
+    await waitUntil('payments removed', () => removes().includes('payments'), WAIT);
     await reg.removeTree('/t1/dubbo/com.example.OrderService');
-    await sink.until(() => removes().includes('providers:com.example.OrderService::'), 'OrderService removed');
+    await waitUntil('OrderService removed', () => removes().includes('providers:com.example.OrderService::'), WAIT);
     assert.ok(sink.services.has(V1) && sink.services.has('orders'), 'the rest stays');
     assert.equal(callsOf(sink, 'down').length, 0);
     assert.equal(callsOf(sink, 'snapshot').length, 1);
@@ -341,7 +345,7 @@ describe('ZooKeeper source', () => {
     await reg.dubbo('com.example.A', dubboUrl('com.example.A', '127.0.0.1', 1007, { version: '1' }));
     await reg.instance('billing', randomUUID(), springInstance('billing', 1008));
     await reg.dubbo('com.example.A', dubboUrl('com.example.A', '127.0.0.1', 1009, { version: '2' }));
-    await sink.until((s) => ports(s, 'providers:com.example.A:2:').length === 2, 'a wanted change');
+    await waitUntil('a wanted change', () => ports(sink, 'providers:com.example.A:2:').length === 2, WAIT);
     assert.ok(!sink.services.has('providers:com.example.A:1:') && !sink.services.has('billing'));
   });
 
@@ -358,7 +362,7 @@ describe('ZooKeeper source', () => {
     t.after(() => source.stop());
     await source.start();
     await reg.instance('orders', 'o2', springInstance('orders', 8082));
-    await sink.until((s) => callsOf(s, 'snapshot').length >= 3, 'two periodic snapshots');
+    await waitUntil('two periodic snapshots', () => callsOf(sink, 'snapshot').length >= 3, WAIT);
     const last = callsOf(sink, 'snapshot').at(-1)!;
     assert.deepEqual(last.services.map((s) => s.name).sort(), ['orders', V1].sort());
     assert.deepEqual(
@@ -422,14 +426,14 @@ describe('ZooKeeper source, registry outages', () => {
     assert.deepEqual([...sink.services.keys()].sort(), ['orders', V1].sort());
 
     await zk.stop();
-    await sink.until((s) => !s.connected, 'down() after the registry stopped');
+    await waitUntil('down() after the registry stopped', () => !sink.connected, WAIT);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(callsOf(sink, 'down').length, 1, 'once per outage, not per retry');
     assert.equal(callsOf(sink, 'remove').length, 0);
     assert.deepEqual([...sink.services.keys()].sort(), ['orders', V1].sort(), 'last known endpoints kept');
 
     await zk.restart();
-    await sink.until((s) => s.connected, 'a snapshot once the registry is back', 15_000);
+    await waitUntil('a snapshot once the registry is back', () => sink.connected, { timeoutMs: 15_000 });
     assert.deepEqual([...sink.services.keys()].sort(), ['orders', V1].sort());
     assert.deepEqual(ports(sink, V1), [20880]);
     assert.equal(callsOf(sink, 'down').length, 1);
@@ -456,7 +460,7 @@ describe('ZooKeeper source, registry outages', () => {
       assert.deepEqual(ports(sink, V1), [20880]);
 
       relay.block();
-      await sink.until((s) => !s.connected, 'down() when the connection is cut');
+      await waitUntil('down() when the connection is cut', () => !sink.connected, WAIT);
       const downAt = sink.calls.length;
       await reg.remove(gone);
       await reg.dubbo(IFACE, dubboUrl(IFACE, '127.0.0.1', 20881, { version: '1.0.0', group: 'g1' }), p);
@@ -467,7 +471,7 @@ describe('ZooKeeper source, registry outages', () => {
       assert.deepEqual(ports(sink, V1), [20880], 'last known endpoints kept while away');
       relay.unblock();
 
-      await sink.until((s) => s.connected, 'a snapshot after reconnecting', 15_000);
+      await waitUntil('a snapshot after reconnecting', () => sink.connected, { timeoutMs: 15_000 });
       const snapshot = sink.calls.slice(downAt).find((c) => c.type === 'snapshot');
       assert.ok(snapshot !== undefined);
       const names = snapshot.services.map((s) => s.name).sort();
@@ -478,7 +482,7 @@ describe('ZooKeeper source, registry outages', () => {
 
       // Watches work again after the reconnect.
       await reg.dubbo(IFACE, dubboUrl(IFACE, '127.0.0.1', 20882, { version: '1.0.0', group: 'g1' }), p);
-      await sink.until((s) => ports(s, V1).includes(20882), 'a change after the reconnect');
+      await waitUntil('a change after the reconnect', () => ports(sink, V1).includes(20882), WAIT);
     });
   }
 });

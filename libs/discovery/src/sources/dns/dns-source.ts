@@ -16,12 +16,9 @@ import type { SrvRecord } from 'node:dns';
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { type DiscoveredEndpoint, durationMs, type EndpointProtocol } from '@portico/config';
-import type { DiscoveredService, DiscoverySource, SourceFactory, SourceInit } from '../source.ts';
-import { DnsOptionsError, DnsUnavailableError } from './dns/errors.ts';
-import { sortEndpoints, srvEndpoints } from './dns/srv.ts';
-
-export { DnsOptionsError, DnsUnavailableError } from './dns/errors.ts';
-export { srvEndpoints } from './dns/srv.ts';
+import type { DiscoveredService, DiscoverySource, SourceFactory, SourceInit } from '../../source.ts';
+import { DnsOptionsError, DnsUnavailableError } from './errors.ts';
+import { sortEndpoints, srvEndpoints } from './srv.ts';
 
 /** Per try; two tries. A resolver that is down is then seen within ~4 s (a refused port much sooner). */
 const QUERY_TIMEOUT_MS = 2000;

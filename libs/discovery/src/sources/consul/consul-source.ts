@@ -20,14 +20,18 @@
  * Instance -> endpoint rules: ./consul/model.ts.
  */
 import { durationMs } from '@portico/config';
-import type { DiscoveredService, DiscoverySource, SourceFactory, SourceInit, SourceSink, SpecOf } from '../source.ts';
-import { Cancel, ConsulHttp, describeError, httpStatusOf } from './consul/client.ts';
-import { ConsulUnavailableError } from './consul/errors.ts';
-import { buildService, parseAddress, type Skip, selectServices } from './consul/model.ts';
-import { BlockingWatch } from './consul/watch.ts';
-
-export { ConsulResponseError, ConsulUnavailableError } from './consul/errors.ts';
-export { buildService, parseAddress, selectServices, toEndpoint } from './consul/model.ts';
+import type {
+  DiscoveredService,
+  DiscoverySource,
+  SourceFactory,
+  SourceInit,
+  SourceSink,
+  SpecOf,
+} from '../../source.ts';
+import { Cancel, ConsulHttp, describeError, httpStatusOf } from './client.ts';
+import { ConsulUnavailableError } from './errors.ts';
+import { buildService, parseAddress, type Skip, selectServices } from './model.ts';
+import { BlockingWatch } from './watch.ts';
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5_000;

@@ -32,8 +32,10 @@ import {
   type SourceFactory,
   type SourceInit,
   wanted,
-} from '../source.ts';
-import { NacosResponseError } from './nacos/errors.ts';
+} from '../../source.ts';
+import { PollLoop } from '../poll-loop.ts';
+import { SkipReporter } from '../skip-reporter.ts';
+import { NacosResponseError } from './errors.ts';
 import {
   buildService,
   groupedName,
@@ -42,15 +44,9 @@ import {
   parseServiceInfo,
   parseServiceList,
   type ServiceInfo,
-} from './nacos/model.ts';
-import { NacosHttp } from './nacos/naming-http.ts';
-import { PushReceiver } from './nacos/push-receiver.ts';
-import { PollLoop } from './poll-loop.ts';
-import { SkipReporter } from './skip-reporter.ts';
-
-export { NacosResponseError, NacosUnavailableError } from './nacos/errors.ts';
-export { buildService as buildNacosService, parseServiceInfo, protocolOf, toEndpoint } from './nacos/model.ts';
-export { signNaming } from './nacos/naming-http.ts';
+} from './model.ts';
+import { NacosHttp } from './naming-http.ts';
+import { PushReceiver } from './push-receiver.ts';
 
 const MAX_RETRY_MS = 5_000;
 const PAGE_SIZE = 500;

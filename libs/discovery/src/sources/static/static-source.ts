@@ -4,7 +4,7 @@
  * entry's. Entries that share a name are merged. A changed Registry restarts the source (the syncer does that).
  */
 import type { DiscoveredEndpoint } from '@portico/config';
-import type { DiscoveredService, SourceFactory } from '../source.ts';
+import type { DiscoveredService, SourceFactory } from '../../source.ts';
 
 export const staticSource: SourceFactory<'static'> = ({ spec, sink }) => ({
   async start() {

@@ -12,8 +12,10 @@
  * Service names: eurekaServiceName(app) (lower case). Instance -> endpoint rules: ./eureka/model.ts.
  */
 import { durationMs, eurekaServiceName } from '@portico/config';
-import type { DiscoverySource, SourceFactory, SourceInit } from '../source.ts';
-import { EurekaResponseError, EurekaUnavailableError } from './eureka/errors.ts';
+import type { DiscoverySource, SourceFactory, SourceInit } from '../../source.ts';
+import { PollLoop } from '../poll-loop.ts';
+import { SkipReporter } from '../skip-reporter.ts';
+import { EurekaResponseError, EurekaUnavailableError } from './errors.ts';
 import {
   applyDelta,
   buildService,
@@ -21,22 +23,7 @@ import {
   parseApplications,
   parseDelta,
   reconcileHashcode,
-} from './eureka/model.ts';
-import { PollLoop } from './poll-loop.ts';
-
-export { EurekaResponseError, EurekaUnavailableError } from './eureka/errors.ts';
-export {
-  applyDelta,
-  buildService,
-  type EurekaApps,
-  type EurekaInstance,
-  parseApplications,
-  parseDelta,
-  reconcileHashcode,
-  toEndpoint,
-} from './eureka/model.ts';
-
-import { SkipReporter } from './skip-reporter.ts';
+} from './model.ts';
 
 export const eurekaSource: SourceFactory<'eureka'> = (init) => new EurekaSource(init);
 
