@@ -14,8 +14,9 @@ import {
   startEchoBackend,
   startNacos,
   startPortico,
+  waitUntil,
 } from '@portico/testkit';
-import { countBy, until } from './helpers.ts';
+import { countBy, SYNC_WAIT } from './helpers.ts';
 
 let nacos: NacosServer;
 let portico: PorticoProcess;
@@ -95,7 +96,7 @@ after(async () => {
 
 describe('Nacos (real server)', () => {
   test('instances are routed by their Nacos weights (1:3)', async () => {
-    await until(async () => (await spread(20)).size === 2, 'both routed');
+    await waitUntil('both routed', async () => (await spread(20)).size === 2, SYNC_WAIT);
     const counts = await spread(200);
     const ratio = (counts.get('n2') ?? 0) / (counts.get('n1') ?? 1);
     assert.ok(ratio > 2 && ratio < 4.5, `expected about 3:1, got ${JSON.stringify([...counts])}`);
@@ -103,27 +104,31 @@ describe('Nacos (real server)', () => {
 
   test('a disabled instance gets no traffic; enabled again with a new weight, the split follows', async () => {
     await instance('PUT', echoes[1]!, 3, false);
-    await until(async () => (await spread(10)).get('n1') === 10, 'only n1');
+    await waitUntil('only n1', async () => (await spread(10)).get('n1') === 10, SYNC_WAIT);
     await instance('PUT', echoes[1]!, 9, true);
-    await until(async () => ((await spread(40)).get('n2') ?? 0) > 30, 'n2 back with weight 9');
+    await waitUntil('n2 back with weight 9', async () => ((await spread(40)).get('n2') ?? 0) > 30, SYNC_WAIT);
   });
 
   test('register and deregister', async () => {
     await instance('POST', echoes[2]!, 1);
-    await until(async () => (await spread(40)).has('n3'), 'n3 routed');
+    await waitUntil('n3 routed', async () => (await spread(40)).has('n3'), SYNC_WAIT);
     await instance('DELETE', echoes[2]!);
-    await until(async () => !(await spread(20)).has('n3'), 'n3 gone');
+    await waitUntil('n3 gone', async () => !(await spread(20)).has('n3'), SYNC_WAIT);
   });
 
   test('a Dubbo 3 provider registered in Nacos is called over triple', async () => {
-    await until(async () => {
-      const res = await fetch(`${portico.proxyUrl}/com.example.DemoService/sayHello`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '["ann"]',
-      });
-      const text = await res.text();
-      return res.status === 200 && text === JSON.stringify(`hello ann from demo-nacos:${dubbo.triPort}`);
-    }, 'the provider answers through Portico');
+    await waitUntil(
+      'the provider answers through Portico',
+      async () => {
+        const res = await fetch(`${portico.proxyUrl}/com.example.DemoService/sayHello`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '["ann"]',
+        });
+        const text = await res.text();
+        return res.status === 200 && text === JSON.stringify(`hello ann from demo-nacos:${dubbo.triPort}`);
+      },
+      SYNC_WAIT,
+    );
   });
 });

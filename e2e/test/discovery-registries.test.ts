@@ -20,8 +20,9 @@ import {
   startEurekaServer,
   startPortico,
   startSpringService,
+  waitUntil,
 } from '@portico/testkit';
-import { countBy, until } from './helpers.ts';
+import { countBy, SYNC_WAIT } from './helpers.ts';
 
 let eureka: EurekaServerPeer;
 let consul: ConsulStandIn;
@@ -165,7 +166,7 @@ after(async () => {
 describe('Eureka', () => {
   test('UP instances are routed by their metadata weights (1:3)', async () => {
     const [a, b] = spring as [SpringServicePeer, SpringServicePeer];
-    await until(async () => (await spread('/billing', 20, bySpringPort)).size === 2, 'both routed');
+    await waitUntil('both routed', async () => (await spread('/billing', 20, bySpringPort)).size === 2, SYNC_WAIT);
     const counts = await spread('/billing', 200, bySpringPort);
     const ratio = (counts.get(String(b.port)) ?? 0) / (counts.get(String(a.port)) ?? 1);
     assert.ok(ratio > 2 && ratio < 4.5, `expected about 3:1, got ${JSON.stringify([...counts])}`);
@@ -174,12 +175,16 @@ describe('Eureka', () => {
   test('OUT_OF_SERVICE gets no traffic; back UP with a new weight, the split follows', async () => {
     const [a, b] = spring as [SpringServicePeer, SpringServicePeer];
     await eurekaPut(b, 'status?value=OUT_OF_SERVICE');
-    await until(async () => (await spread('/billing', 10, bySpringPort)).get(String(a.port)) === 10, 'only a');
+    await waitUntil(
+      'only a',
+      async () => (await spread('/billing', 10, bySpringPort)).get(String(a.port)) === 10,
+      SYNC_WAIT,
+    );
     await eurekaPut(a, 'metadata?weight=9');
     // Removing the override puts the instance back to the status its client reports (UP).
     const res = await fetch(`${eureka.url}apps/BILLING/${b.instanceId}/status?value=UP`, { method: 'DELETE' });
     assert.equal(res.status, 200);
-    await until(async () => (await spread('/billing', 20, bySpringPort)).size === 2, 'b back');
+    await waitUntil('b back', async () => (await spread('/billing', 20, bySpringPort)).size === 2, SYNC_WAIT);
     const counts = await spread('/billing', 200, bySpringPort);
     const ratio = (counts.get(String(a.port)) ?? 0) / (counts.get(String(b.port)) ?? 1);
     assert.ok(ratio > 1.8 && ratio < 5, `expected a:b about 3:1 (9:3), got ${JSON.stringify([...counts])}`);
@@ -188,16 +193,20 @@ describe('Eureka', () => {
   test('a deregistered instance stops getting traffic; a newly registered one gets it', async () => {
     const c = await startSpringService({ name: 'billing', eurekaUrl: eureka.url });
     spring.push(c);
-    await until(async () => (await spread('/billing', 30, bySpringPort)).has(String(c.port)), 'c routed');
+    await waitUntil(
+      'c routed',
+      async () => (await spread('/billing', 30, bySpringPort)).has(String(c.port)),
+      SYNC_WAIT,
+    );
     const a = spring.shift()!;
     await a.stop();
-    await until(async () => !(await spread('/billing', 20, bySpringPort)).has(String(a.port)), 'a gone');
+    await waitUntil('a gone', async () => !(await spread('/billing', 20, bySpringPort)).has(String(a.port)), SYNC_WAIT);
   });
 });
 
 describe('Consul (stand-in)', () => {
   test('passing instances are routed by Weights.Passing (1:3)', async () => {
-    await until(async () => (await spread('/inventory', 20, byBackend)).size === 2, 'both routed');
+    await waitUntil('both routed', async () => (await spread('/inventory', 20, byBackend)).size === 2, SYNC_WAIT);
     const counts = await spread('/inventory', 200, byBackend);
     const ratio = (counts.get('i2') ?? 0) / (counts.get('i1') ?? 1);
     assert.ok(ratio > 2 && ratio < 4.5, `expected about 3:1, got ${JSON.stringify([...counts])}`);
@@ -205,30 +214,42 @@ describe('Consul (stand-in)', () => {
 
   test('a failing check takes an instance out; passing again brings it back', async () => {
     await consulPut('/v1/agent/check/fail/service:inventory-i2?note=disk');
-    await until(async () => (await spread('/inventory', 10, byBackend)).get('i1') === 10, 'only i1');
+    await waitUntil('only i1', async () => (await spread('/inventory', 10, byBackend)).get('i1') === 10, SYNC_WAIT);
     await consulPut('/v1/agent/check/pass/service:inventory-i2');
-    await until(async () => (await spread('/inventory', 20, byBackend)).has('i2'), 'i2 back');
+    await waitUntil('i2 back', async () => (await spread('/inventory', 20, byBackend)).has('i2'), SYNC_WAIT);
   });
 
   test('register, change weight, deregister', async () => {
     await register(echoes[2]!, 10);
-    await until(async () => ((await spread('/inventory', 30, byBackend)).get('i3') ?? 0) > 15, 'i3 takes most');
+    await waitUntil(
+      'i3 takes most',
+      async () => ((await spread('/inventory', 30, byBackend)).get('i3') ?? 0) > 15,
+      SYNC_WAIT,
+    );
     await consulPut('/v1/agent/service/deregister/inventory-i3');
-    await until(async () => !(await spread('/inventory', 20, byBackend)).has('i3'), 'i3 gone');
+    await waitUntil('i3 gone', async () => !(await spread('/inventory', 20, byBackend)).has('i3'), SYNC_WAIT);
   });
 });
 
 describe('DNS (dnsmasq, SRV) and static', () => {
   test('SRV weights split the traffic; a changed answer moves it', async () => {
-    await until(async () => (await spread('/search', 20, byBackend)).size === 2, 'both SRV targets routed');
+    await waitUntil(
+      'both SRV targets routed',
+      async () => (await spread('/search', 20, byBackend)).size === 2,
+      SYNC_WAIT,
+    );
     const counts = await spread('/search', 200, byBackend);
     const ratio = (counts.get('i2') ?? 0) / (counts.get('i1') ?? 1);
     assert.ok(ratio > 2 && ratio < 4.5, `expected about 3:1, got ${JSON.stringify([...counts])}`);
     await dns.setRecords(srvRecords([0, 1, 1]));
-    await until(async () => {
-      const now = await spread('/search', 20, byBackend);
-      return !now.has('i1') && now.has('i3');
-    }, 'i1 dropped, i3 added');
+    await waitUntil(
+      'i1 dropped, i3 added',
+      async () => {
+        const now = await spread('/search', 20, byBackend);
+        return !now.has('i1') && now.has('i3');
+      },
+      SYNC_WAIT,
+    );
   });
 
   test('a static Registry routes to its list', async () => {

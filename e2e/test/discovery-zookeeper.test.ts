@@ -16,10 +16,11 @@ import {
   startPortico,
   startSpringService,
   startZooKeeper,
+  waitUntil,
   type ZooKeeperServer,
 } from '@portico/testkit';
 import zookeeper from 'node-zookeeper-client';
-import { countBy, runLoad, until } from './helpers.ts';
+import { countBy, runLoad, SYNC_WAIT } from './helpers.ts';
 
 let zk: ZooKeeperServer;
 let portico: PorticoProcess;
@@ -118,7 +119,7 @@ after(async () => {
 describe('ZooKeeper', () => {
   test('Spring Cloud instances are routed by their weights (1:3)', async () => {
     const [a, b] = spring as [SpringServicePeer, SpringServicePeer];
-    await until(async () => (await spread(20)).size === 2, 'both instances routed');
+    await waitUntil('both instances routed', async () => (await spread(20)).size === 2, SYNC_WAIT);
     const counts = await spread(200);
     const ratio = (counts.get(String(b.port)) ?? 0) / (counts.get(String(a.port)) ?? 1);
     assert.ok(ratio > 2 && ratio < 4.5, `expected about 3:1, got ${JSON.stringify([...counts])}`);
@@ -159,10 +160,10 @@ describe('ZooKeeper', () => {
   test('an instance marked OUT_OF_SERVICE gets no traffic; back UP with a new weight, the split follows it', async () => {
     const [a, b] = spring as [SpringServicePeer, SpringServicePeer];
     await editInstance(b, { instance_status: 'OUT_OF_SERVICE' });
-    await until(async () => (await spread(10)).get(String(a.port)) === 10, 'all traffic on a');
+    await waitUntil('all traffic on a', async () => (await spread(10)).get(String(a.port)) === 10, SYNC_WAIT);
     await editInstance(b, { instance_status: 'UP' });
     await editInstance(a, { weight: '9' });
-    await until(async () => (await spread(10)).size === 2, 'b back');
+    await waitUntil('b back', async () => (await spread(10)).size === 2, SYNC_WAIT);
     const counts = await spread(200);
     const ratio = (counts.get(String(a.port)) ?? 0) / (counts.get(String(b.port)) ?? 1);
     assert.ok(ratio > 1.8 && ratio < 5, `expected a:b about 3:1 (9:3), got ${JSON.stringify([...counts])}`);
@@ -172,10 +173,10 @@ describe('ZooKeeper', () => {
     const [a] = spring as [SpringServicePeer];
     const c = await startSpringService({ name: 'orders', zookeeper: zk.connectString });
     spring.push(c);
-    await until(async () => (await spread(30)).has(String(c.port)), 'c routed');
+    await waitUntil('c routed', async () => (await spread(30)).has(String(c.port)), SYNC_WAIT);
     await a.stop();
     spring.splice(spring.indexOf(a), 1);
-    await until(async () => !(await spread(20)).has(String(a.port)), 'a gone');
+    await waitUntil('a gone', async () => !(await spread(20)).has(String(a.port)), SYNC_WAIT);
   });
 
   test('malformed registrations are skipped with a log line; the good ones keep flowing', async () => {
@@ -193,9 +194,10 @@ describe('ZooKeeper', () => {
     } finally {
       client.close();
     }
-    await until(
-      () => (portico.output().match(/malformed registration skipped/g) ?? []).length >= 2,
+    await waitUntil(
       'two skip log lines',
+      () => (portico.output().match(/malformed registration skipped/g) ?? []).length >= 2,
+      SYNC_WAIT,
     );
     assert.match(await metrics(), /portico_discovery_skipped_total\{registry="zk"\} [2-9]/);
     const res = await fetch(`${portico.proxyUrl}/com.example.DemoService/sayHello`, {
@@ -211,25 +213,26 @@ describe('ZooKeeper', () => {
     const load = runLoad(`${portico.proxyUrl}/orders/x`, 4);
     await new Promise((r) => setTimeout(r, 1000));
     await zk.stop();
-    await until(
-      async () => /portico_discovery_stale\{registry="zk",service="orders"\} 1/.test(await metrics()),
+    await waitUntil(
       'stale',
+      async () => /portico_discovery_stale\{registry="zk",service="orders"\} 1/.test(await metrics()),
+      SYNC_WAIT,
     );
     // While ZooKeeper is away an instance crashes: retries and outlier ejection keep clients whole.
     const victim = spring.pop()!;
     await victim.kill();
     await new Promise((r) => setTimeout(r, 2000));
     await zk.restart();
-    await until(
-      async () => /portico_discovery_stale\{registry="zk",service="orders"\} 0/.test(await metrics()),
+    await waitUntil(
       'resynced',
-      30_000,
+      async () => /portico_discovery_stale\{registry="zk",service="orders"\} 0/.test(await metrics()),
+      { ...SYNC_WAIT, timeoutMs: 30_000 },
     );
     // The crashed instance's session expires now that ZooKeeper is back: its node goes, and so does its endpoint.
-    await until(
-      async () => !new RegExp(`127\\.0\\.0\\.1\\s+${victim.port}\\s`).test(getEndpoints()),
+    await waitUntil(
       'crashed instance removed',
-      30_000,
+      async () => !new RegExp(`127\\.0\\.0\\.1\\s+${victim.port}\\s`).test(getEndpoints()),
+      { ...SYNC_WAIT, timeoutMs: 30_000 },
     );
     const result = await load.stop();
     assert.deepEqual(result.failed, [], `failed requests: ${JSON.stringify(result.failed.slice(0, 5))}`);

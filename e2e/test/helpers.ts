@@ -1,4 +1,5 @@
-/** Shared by the e2e suites: a bounded request load, polling until a condition holds, and counting answers. */
+/** Shared by the e2e suites: a bounded request load, how long to wait for a registry change, and counting answers. */
+import type { WaitOptions } from '@portico/testkit';
 
 export interface LoadResult {
   ok: number;
@@ -32,15 +33,11 @@ export function runLoad(url: string, workers = 4, maxMs = 60_000, headers: Recor
   };
 }
 
-/** Polls `check` every 200 ms until it holds; fails with `what` after timeoutMs. */
-export async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/**
+ * How the e2e suites wait (with waitUntil) for a registry change to reach the proxy through the syncer: every
+ * 200 ms, since each check sends requests through the proxy, for up to 20 s.
+ */
+export const SYNC_WAIT: WaitOptions = { timeoutMs: 20_000, everyMs: 200 };
 
 /** Runs `one` n times in sequence and counts its answers. */
 export async function countBy(n: number, one: () => Promise<string>): Promise<Map<string, number>> {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type Backend, type PorticoProcess, startEchoBackend, startPortico } from '@portico/testkit';
+import { type Backend, type PorticoProcess, startEchoBackend, startPortico, waitUntil } from '@portico/testkit';
 
 let echo: Backend, portico: PorticoProcess;
 
@@ -102,7 +102,12 @@ test('upstream down: 503/502 JSON, fast, no hang', async () => {
     }),
   });
   assert.ok(res.ok, await res.text());
-  await new Promise((r) => setTimeout(r, 100));
+  // The change reaches the proxy a little later: until then the live echo answers 200.
+  await waitUntil('the proxy to route to the dead endpoint', async () => {
+    const r = await fetch(`${portico.proxyUrl}/x`);
+    await r.arrayBuffer();
+    return r.status !== 200;
+  });
   const started = Date.now();
   const r = await fetch(`${portico.proxyUrl}/x`);
   assert.ok(r.status === 502 || r.status === 503, String(r.status));

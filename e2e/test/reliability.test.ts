@@ -10,9 +10,10 @@ import {
   startNatsServer,
   startPortico,
   startWebSocketBackend,
+  waitUntil,
 } from '@portico/testkit';
 import WebSocket from 'ws';
-import { runLoad } from './helpers.ts';
+import { type LoadResult, runLoad } from './helpers.ts';
 
 const service = (name: string, ports: number[]) => ({
   apiVersion: 'portico.dev/v1',
@@ -118,14 +119,15 @@ describe('reliability', () => {
 
     const load = runLoad(`${portico.proxyUrl}/load`);
     for (let n = 1; n <= 100; n++) await put(portico.adminUrl, route(n));
-    // The last generation is live.
-    let generation = '';
-    for (let i = 0; i < 50 && generation !== '100'; i++) {
-      generation = (await fetch(`${portico.proxyUrl}/gen`)).headers.get('x-generation') ?? '';
-      if (generation !== '100') await new Promise((r) => setTimeout(r, 20));
+    let result: LoadResult;
+    try {
+      await waitUntil(
+        'the last generation live',
+        async () => (await fetch(`${portico.proxyUrl}/gen`)).headers.get('x-generation') === '100',
+      );
+    } finally {
+      result = await load.stop();
     }
-    const result = await load.stop();
-    assert.equal(generation, '100');
     assert.deepEqual(result.failed, []);
     assert.ok(result.ok > 100, `only ${result.ok} requests completed`);
 
@@ -171,17 +173,22 @@ describe('reliability', () => {
     });
     assert.equal(refused.status, 503);
     await nats.restart();
-    // A change written once NATS is back reaches the proxy.
-    let generation = '';
-    for (let i = 0; i < 100 && generation !== '42'; i++) {
-      try {
-        await put(portico.adminUrl, route(42));
-      } catch {}
-      generation = (await fetch(`${portico.proxyUrl}/gen`)).headers.get('x-generation') ?? '';
-      if (generation !== '42') await new Promise((r) => setTimeout(r, 100));
+    // A change written once NATS is back reaches the proxy (writes are refused until the bus reconnects).
+    let result: LoadResult;
+    try {
+      await waitUntil(
+        'a change written after the restart to reach the proxy',
+        async () => {
+          try {
+            await put(portico.adminUrl, route(42));
+          } catch {}
+          return (await fetch(`${portico.proxyUrl}/gen`)).headers.get('x-generation') === '42';
+        },
+        { timeoutMs: 15_000, everyMs: 100 },
+      );
+    } finally {
+      result = await load.stop();
     }
-    const result = await load.stop();
-    assert.equal(generation, '42');
     assert.deepEqual(result.failed, []);
   });
 

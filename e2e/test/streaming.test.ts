@@ -1,12 +1,13 @@
-/** SSE, WebSocket, large bodies, HTTP/2 (h2c and TLS) through `portico standalone`. */
+/**
+ * The `portico` binary streams: SSE events and a WebSocket pass through `portico standalone` as they come.
+ * Streaming behaviour in full (large bodies, h2c, TLS with ALPN and SNI) is tested in-process
+ * (services/front-proxy/test/behaviour-streaming.int.test.ts); TLS through the binary in grpc-status.test.ts.
+ */
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
-import { connect as h2connect } from 'node:http2';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import {
   type Backend,
   type PorticoProcess,
-  selfSignedCertificate,
   startEchoBackend,
   startPortico,
   startWebSocketBackend,
@@ -14,14 +15,11 @@ import {
 import WebSocket from 'ws';
 
 let echo: Backend, ws: Backend, portico: PorticoProcess;
-let certPem: string;
 
 before(async () => {
   [echo, ws] = await Promise.all([startEchoBackend('echo'), startWebSocketBackend('ws')]);
-  const tls = selfSignedCertificate('secure.example.com');
-  certPem = tls.cert;
   portico = await startPortico({
-    args: ['--log-level', 'warn', '--tls-port', '0'],
+    args: ['--log-level', 'warn'],
     config: `apiVersion: portico.dev/v1
 kind: Service
 metadata: {name: echo}
@@ -31,14 +29,6 @@ apiVersion: portico.dev/v1
 kind: Service
 metadata: {name: ws}
 spec: {endpoints: [{address: 127.0.0.1, port: ${ws.port}}]}
----
-apiVersion: portico.dev/v1
-kind: Certificate
-metadata: {name: secure}
-spec:
-  hostnames: [secure.example.com]
-  certificate: {file: ${tls.certFile}}
-  privateKey: {file: ${tls.keyFile}}
 ---
 apiVersion: portico.dev/v1
 kind: Route
@@ -57,101 +47,34 @@ after(async () => {
   await Promise.all([echo?.close(), ws?.close()]);
 });
 
-describe('streaming', () => {
-  test('SSE events arrive one by one, not buffered to the end', async () => {
-    const res = await fetch(`${portico.proxyUrl}/events?sse=5&every=150`);
-    assert.equal(res.headers.get('content-type'), 'text/event-stream');
-    const reader = res.body!.getReader();
-    const arrivals: number[] = [];
-    const started = Date.now();
-    let text = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
-      arrivals.push(Date.now() - started);
-    }
-    assert.equal((text.match(/^data: /gm) ?? []).length, 5);
-    // The first event must not wait for the last one (5 x 150 ms).
-    assert.ok(arrivals[0]! < 500, `first chunk after ${arrivals[0]} ms`);
-    assert.ok(arrivals.length >= 3, `only ${arrivals.length} chunks`);
-  });
-
-  test('a 32 MiB response streams through', async () => {
-    const res = await fetch(`${portico.proxyUrl}/big?bytes=${32 * 1024 * 1024}`);
-    let total = 0;
-    for await (const chunk of res.body!) total += (chunk as Uint8Array).length;
-    assert.equal(total, 32 * 1024 * 1024);
-  });
-
-  test('a chunked 8 MiB request body streams to the backend', async () => {
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = httpRequest(`${portico.proxyUrl}/upload`, { method: 'POST' }, (res) => {
-        let data = '';
-        res.on('data', (c: Buffer) => (data += c));
-        res.on('end', () => resolve(data));
-      });
-      req.on('error', reject);
-      const chunk = Buffer.alloc(1024 * 1024, 'y');
-      for (let i = 0; i < 8; i++) req.write(chunk);
-      req.end();
-    });
-    assert.equal(JSON.parse(body).body.length, 8 * 1024 * 1024);
-  });
-
-  test('WebSocket upgrade is passed through and messages flow both ways', async () => {
-    const client = new WebSocket(`ws://127.0.0.1:${portico.proxyPort}/ws`);
-    await new Promise((resolve, reject) => {
-      client.once('open', resolve);
-      client.once('error', reject);
-    });
-    const reply = new Promise<string>((resolve) => client.once('message', (d) => resolve(d.toString())));
-    client.send('hello');
-    assert.equal(await reply, 'ws:hello');
-    client.close();
-    assert.match(String(ws.requests.at(-1)?.headers['x-forwarded-for']), /127\.0\.0\.1/);
-  });
+test('SSE events arrive one by one through the binary, not buffered to the end', async () => {
+  const res = await fetch(`${portico.proxyUrl}/events?sse=5&every=150`);
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  const reader = res.body!.getReader();
+  const arrivals: number[] = [];
+  const started = Date.now();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString();
+    arrivals.push(Date.now() - started);
+  }
+  assert.equal((text.match(/^data: /gm) ?? []).length, 5);
+  // The first event must not wait for the last one (5 x 150 ms).
+  assert.ok(arrivals[0]! < 500, `first chunk after ${arrivals[0]} ms`);
+  assert.ok(arrivals.length >= 3, `only ${arrivals.length} chunks`);
 });
 
-describe('HTTP/2', () => {
-  function h2get(
-    url: string,
-    path: string,
-    opts: Record<string, unknown> = {},
-  ): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const session = h2connect(url, opts);
-      session.on('error', reject);
-      const req = session.request({ ':path': path, ':method': 'GET' });
-      let status = 0;
-      let body = '';
-      req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', (c: Buffer) => (body += c));
-      req.on('end', () => {
-        session.close();
-        resolve({ status, body });
-      });
-      req.on('error', reject);
-    });
-  }
-
-  test('h2c with prior knowledge on the plain port', async () => {
-    const r = await h2get(`http://127.0.0.1:${portico.proxyPort}`, '/h2c');
-    assert.equal(r.status, 200);
-    const reply = JSON.parse(r.body);
-    assert.equal(reply.path, '/h2c');
-    assert.match(String(reply.headers.via), /2 portico/);
+test('a WebSocket upgrade passes through the binary and messages flow both ways', async () => {
+  const client = new WebSocket(`ws://127.0.0.1:${portico.proxyPort}/ws`);
+  await new Promise((resolve, reject) => {
+    client.once('open', resolve);
+    client.once('error', reject);
   });
-
-  test('TLS with ALPN h2 and the certificate chosen by SNI', async () => {
-    assert.ok(portico.tlsPort, 'tls port announced');
-    // servername drives both SNI and the certificate name check.
-    const r = await h2get(`https://127.0.0.1:${portico.tlsPort}`, '/tls', {
-      ca: certPem,
-      servername: 'secure.example.com',
-    });
-    assert.equal(r.status, 200);
-    const reply = JSON.parse(r.body);
-    assert.equal(reply.headers['x-forwarded-proto'], 'https');
-  });
+  const reply = new Promise<string>((resolve) => client.once('message', (d) => resolve(d.toString())));
+  client.send('hello');
+  assert.equal(await reply, 'ws:hello');
+  client.close();
+  assert.match(String(ws.requests.at(-1)?.headers['x-forwarded-for']), /127\.0\.0\.1/);
 });

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { createMemoryBus } from '@portico/bus';
 import { type DiscoveredEndpoint, endpointSetName, type Resource, validateResource } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
-import { type Backend, startEchoBackend } from '@portico/testkit';
+import { type Backend, startEchoBackend, waitUntil } from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
 
 const bus = createMemoryBus();
@@ -28,7 +28,8 @@ function ep(b: Backend, extra: Partial<DiscoveredEndpoint> = {}): DiscoveredEndp
 }
 
 async function publish(registry: string, service: string, endpoints: DiscoveredEndpoint[], stale = false) {
-  await bus.put(
+  const before = proxy.revision();
+  const { changed } = await bus.put(
     resource({
       apiVersion: 'portico.dev/v1',
       kind: 'EndpointSet',
@@ -36,8 +37,8 @@ async function publish(registry: string, service: string, endpoints: DiscoveredE
       spec: { registry, service, stale, revision: String(Date.now()), endpoints },
     }),
   );
-  // The proxy applies changes on the next tick.
-  await new Promise((r) => setTimeout(r, 20));
+  // The proxy applies a change on a later tick, and every applied change moves its revision.
+  if (changed) await waitUntil(`the proxy to apply ${service} from ${registry}`, () => proxy.revision() > before);
 }
 
 async function hits(path: string, n: number): Promise<Map<string, number>> {
@@ -174,7 +175,7 @@ test('endpoint changes keep a client connection open and a slow request in fligh
   const first = await get('/orders');
   const seen = a.requests.length;
   const slow = get('/orders?delay=300');
-  while (a.requests.length === seen) await new Promise((r) => setTimeout(r, 5));
+  await waitUntil('the slow request on a', () => a.requests.length > seen);
   await publish('zk', 'orders', [ep(b), ep(c)]);
   const slowDone = await slow;
   assert.equal(slowDone.status, 200);

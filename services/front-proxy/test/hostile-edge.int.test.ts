@@ -12,7 +12,7 @@ import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { createMemoryBus } from '@portico/bus';
 import { type Resource, validateResource } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
-import { type Backend, selfSignedCertificate, startEchoBackend } from '@portico/testkit';
+import { type Backend, selfSignedCertificate, startEchoBackend, waitUntil } from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
 import {
   connectRaw,
@@ -63,19 +63,10 @@ function warned(reason: string): boolean {
   return lines.some((l) => l.level === 40 && l.event === 'edge-rejection' && l.reason === reason);
 }
 
-async function eventually(pred: () => boolean | Promise<boolean>, ms = 3000): Promise<boolean> {
-  const end = performance.now() + ms;
-  for (;;) {
-    if (await pred()) return true;
-    if (performance.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Counter and warn line for a reason both moved since `before`. */
+/** Counter and warn line for a reason both moved since `before` (waitUntil fails the test if either never does). */
 async function assertRejected(reason: string, before: number): Promise<void> {
-  assert.ok(await eventually(async () => (await rejections(reason)) > before), `${reason} counted`);
-  assert.ok(await eventually(() => warned(reason)), `a warn line for ${reason}`);
+  await waitUntil(`${reason} counted`, async () => (await rejections(reason)) > before);
+  await waitUntil(`a warn line for ${reason}`, () => warned(reason));
 }
 
 interface RawHttp {

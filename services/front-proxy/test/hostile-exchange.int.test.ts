@@ -23,7 +23,7 @@ import { after, before, test } from 'node:test';
 import { createMemoryBus } from '@portico/bus';
 import { type Resource, validateResource } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
-import { freePort } from '@portico/testkit';
+import { freePort, waitUntil } from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
 
 const LIMIT = 1024;
@@ -225,18 +225,8 @@ function get(path: string, extra = ''): string {
   return `GET ${path} HTTP/1.1\r\nHost: gw.test\r\n${extra}Connection: close\r\n\r\n`;
 }
 
-async function waitFor<T>(what: string, find: () => T | undefined, ms = 3000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 function accessLine(path: string): Promise<Record<string, unknown>> {
-  return waitFor(`the access log line of ${path}`, () => logs.find((l) => l.msg === 'access' && l.path === path));
+  return waitUntil(`the access log line of ${path}`, () => logs.find((l) => l.msg === 'access' && l.path === path));
 }
 
 async function requestsTotal(route: string, backend: string, codeClass: string): Promise<number> {
@@ -491,7 +481,7 @@ test('an upstream failure answers with its code and a generic message; the log h
   });
   const requestId = parsed.headers.get('x-request-id');
   assert.ok(requestId);
-  const line = await waitFor('the warn line', () => logs.find((l) => l.level === 40 && l.requestId === requestId));
+  const line = await waitUntil('the warn line', () => logs.find((l) => l.level === 40 && l.requestId === requestId));
   assert.match(JSON.stringify(line.err), new RegExp(`127\\.0\\.0\\.1:${deadPort}`), 'operators see the endpoint');
 });
 

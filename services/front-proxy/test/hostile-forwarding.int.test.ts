@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { createMemoryBus } from '@portico/bus';
 import { type Resource, validateResource } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
-import { type Backend, startEchoBackend, startWebSocketBackend } from '@portico/testkit';
+import { type Backend, startEchoBackend, startWebSocketBackend, waitUntil } from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
 
 const bus = createMemoryBus();
@@ -41,13 +41,8 @@ function logger() {
 }
 
 /** The access log line of a request, found by the path it logged. */
-async function accessLine(path: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 50; i++) {
-    const line = lines.findLast((l) => l.msg === 'access' && l.path === path);
-    if (line !== undefined) return line;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no access line for ${path}; have ${JSON.stringify(lines.map((l) => l.path))}`);
+function accessLine(path: string): Promise<Record<string, unknown>> {
+  return waitUntil(`the access line of ${path}`, () => lines.findLast((l) => l.msg === 'access' && l.path === path));
 }
 
 interface RawResponse {
@@ -327,16 +322,12 @@ test('Upgrade with h2c among others, an unknown token, a route without upgrades,
 test('a WebSocket is tunnelled and its handshake logged, query left out of the log', async () => {
   const socket = connect(plain.port, '127.0.0.1');
   let received = Buffer.alloc(0);
-  const waitFor = async (what: () => boolean) => {
-    for (let i = 0; i < 250 && !what(); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(what(), `waited 5 s; have ${JSON.stringify(received.toString('latin1'))}`);
-  };
   socket.on('data', (c: Buffer) => {
     received = Buffer.concat([received, c]);
   });
   try {
     socket.write(upgrade('/ws/chat?token=secret', 'websocket', KEY));
-    await waitFor(() => received.includes('\r\n\r\n'));
+    await waitUntil('the handshake answer', () => received.includes('\r\n\r\n'));
     const head = received.subarray(0, received.indexOf('\r\n\r\n')).toString();
     assert.match(head, /^HTTP\/1\.1 101 /);
     assert.match(head, /\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
@@ -345,7 +336,7 @@ test('a WebSocket is tunnelled and its handshake logged, query left out of the l
     const mask = Buffer.from([1, 2, 3, 4]);
     const payload = Buffer.from('hi').map((b, i) => b ^ mask[i % 4]!);
     socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | 2]), mask, payload]));
-    await waitFor(() => received.length >= 7);
+    await waitUntil('the echoed frame', () => received.length >= 7);
     assert.equal(received[0], 0x81);
     assert.equal(received.subarray(2, 2 + received[1]!).toString(), 'ws:hi');
     const line = await accessLine('/ws/chat');
@@ -375,6 +366,5 @@ test('a handshake the backend never answers ends at the rule timeout with a 504,
   assert.equal(line.status, 504);
   assert.equal(line.route, 'hang');
   // The half-open upstream handshake is cancelled too.
-  for (let i = 0; i < 100 && hangSockets.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(hangSockets.size, 0, 'the upstream connection was closed');
+  await waitUntil('the upstream connection to close', () => hangSockets.size === 0);
 });

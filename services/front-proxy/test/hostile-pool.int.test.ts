@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { createMemoryBus } from '@portico/bus';
 import { type Resource, validateResource } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
+import { waitUntil } from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
 import {
   connectRaw,
@@ -309,14 +310,6 @@ async function slowReader(): Promise<RawH2> {
   return h2;
 }
 
-async function until(what: string, pred: () => boolean, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Item 10: one slow reader cannot starve a Service
 
@@ -335,7 +328,7 @@ test('a slow reader with a 1-byte window holds only its share of the pool; other
       'its share of the streams get their answer (held by the window), every other one a 429',
     );
     // Held, not finished: the backend is still writing those answers into sockets nobody reads.
-    await until('the held answers on the backend', () => bigOpen === SHARE);
+    await waitUntil('the held answers on the backend', () => bigOpen === SHARE);
     assert.equal(bigFrom.get('127.0.0.2'), SHARE, 'only its share of requests ever reached the backend');
 
     // Meanwhile a client from another address gets its answers at once, one after the other.
@@ -353,7 +346,7 @@ test('a slow reader with a 1-byte window holds only its share of the pool; other
   }
 
   // Once it leaves, its held answers are cut and its slots come back: the whole share is usable again.
-  await until('the held answers to end', () => bigOpen === 0);
+  await waitUntil('the held answers to end', () => bigOpen === 0);
   const again = await Promise.all(Array.from({ length: SHARE }, () => get(`/big?bytes=${1024 * 1024}`, '127.0.0.2')));
   assert.deepEqual(
     again.map((r) => [r.status, r.bytes]),
@@ -397,11 +390,11 @@ test('streams reset right after their HEADERS, or once sent upstream, reuse the 
       const ids = Array.from({ length: CONNECTIONS }, (_, i) => next + 2 * i);
       next += 2 * CONNECTIONS;
       first!.socket.write(Buffer.concat(ids.map((id) => headersFrames(id, requestHeaders(`/slow/${id}`), true))));
-      await until(`round ${round}: every request on the backend`, () =>
+      await waitUntil(`round ${round}: every request on the backend`, () =>
         ids.every((id) => slowSeen.includes(String(id))),
       );
       first!.socket.write(Buffer.concat(ids.map((id) => rstStream(id, ERROR.CANCEL))));
-      await until(`round ${round}: the backend's answers to end`, () => slowOpen === 0);
+      await waitUntil(`round ${round}: the backend's answers to end`, () => slowOpen === 0);
     }
     // A normal request on each connection: it queues behind whatever the resets left, so once all three are
     // answered the pool has seen every reset stream through.
