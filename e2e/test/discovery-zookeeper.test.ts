@@ -47,7 +47,9 @@ spec:
   rules:
     - matches: [{path: {type: PathPrefix, value: /orders}}]
       backendRefs: [{name: orders}]
-      retry: {attempts: 3, codes: [502, 503]}
+      # minRetryConcurrency: the load below runs 4 requests at once, and all 4 may be on the instance that
+      # crashes; the default budget (3 concurrent retries) would fail the 4th by design.
+      retry: {attempts: 3, codes: [502, 503], minRetryConcurrency: 4}
 ---
 apiVersion: portico.dev/v1
 kind: Route
