@@ -5,12 +5,14 @@
  * per request (read from /proc) is the figure the standing target is about.
  *
  *   node bench/proxy/paired.ts [--rounds 8] [--duration 5] [--connections 50] [--baseline /path/to/other/checkout]
+ *                              [--access-log]
  *
  * --baseline adds `portico-base`: the same config served by another checkout's CLI (its own node_modules), for a
- * before/after comparison in the same rounds. Prints per-round ratios, then the median and the middle half.
+ * before/after comparison in the same rounds. --access-log adds `portico-log`: this checkout with the default log
+ * (info, one access line per request) and stdout redirected to a file, the cost of the access log in the same rounds. Prints per-round ratios, then the median and the middle half.
  * Exit code is 0 whatever the figures: this is a measurement.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +21,7 @@ import { cpuCount, hasTaskset, pinned, type Spawned, spawnReady, treeCpuMicros }
 import { median, percentile } from '../lib/stats.ts';
 import { runWrk } from '../lib/wrk.ts';
 import { BENCH_HOST, BENCH_PATH, porticoBenchConfig, ROUTE_COUNT } from './portico-config.ts';
+import { spawnStdoutToFile } from './spawn-logging.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const HERE = import.meta.dirname;
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     baseline: { type: 'string' },
+    'access-log': { type: 'boolean' },
   },
 });
 const rounds = Math.max(1, Number(values.rounds));
@@ -49,16 +53,19 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function startPortico(name: string, checkout: string, configFile: string): Promise<Target> {
+/** Logs off (`--log-level warn`), or with `logFile` the default log with stdout redirected to that file. */
+async function startPortico(name: string, checkout: string, configFile: string, logFile?: string): Promise<Target> {
   const cli = join(checkout, 'services/cli/bin/portico.js');
   const node = join(checkout, 'node_modules/.bin/node');
-  const args = [cli, 'standalone', '--config', configFile, '--log-level', 'warn'];
+  const args = [cli, 'standalone', '--config', configFile];
+  if (logFile === undefined) args.push('--log-level', 'warn');
   args.push('--proxy-port', String(await freePort()), '--admin-port', String(await freePort()));
   const [cmd, argv] = pinned(PROXY_CPU, node, args);
-  const s: Spawned = await spawnReady(cmd, argv, /portico listening: proxy (http:\/\/[^\s/]+)/, {
-    cwd: checkout,
-    timeoutMs: 30_000,
-  });
+  const ready = /portico listening: proxy (http:\/\/[^\s/]+)/;
+  const s: Pick<Spawned, 'child' | 'match' | 'stop'> =
+    logFile === undefined
+      ? await spawnReady(cmd, argv, ready, { cwd: checkout, timeoutMs: 30_000 })
+      : await spawnStdoutToFile(cmd, argv, ready, logFile, { cwd: checkout });
   return { name, url: s.match[1]!, pid: s.child.pid!, stop: s.stop };
 }
 
@@ -83,6 +90,8 @@ async function main(): Promise<void> {
   ];
   if (values.baseline !== undefined)
     targets.push(await startPortico('portico-base', resolve(values.baseline), configFile));
+  if (values['access-log'])
+    targets.push(await startPortico('portico-log', ROOT, configFile, join(dir, 'portico-log-stdout.log')));
 
   out(`paired rounds: ${targets.map((t) => t.name).join(', ')} at once on core ${PROXY_CPU}, one wrk each on core`);
   out(`${LOAD_CPU}; ${ROUTE_COUNT} routes; ${connections} connections per target; ${rounds} x ${duration} s`);
@@ -114,8 +123,12 @@ async function main(): Promise<void> {
       for (let i = 1; i < targets.length; i++) {
         record(`${targets[i]!.name}/undici`, cpuPerReq[i]! / cpuPerReq[0]!, results[0]!.rps / results[i]!.rps);
       }
-      if (targets.length === 3)
-        record('portico/portico-base', cpuPerReq[1]! / cpuPerReq[2]!, results[2]!.rps / results[1]!.rps);
+      const base = targets.findIndex((t) => t.name === 'portico-base');
+      if (base > 0)
+        record('portico/portico-base', cpuPerReq[1]! / cpuPerReq[base]!, results[base]!.rps / results[1]!.rps);
+      const logged = targets.findIndex((t) => t.name === 'portico-log');
+      if (logged > 0)
+        record('portico-log/portico', cpuPerReq[logged]! / cpuPerReq[1]!, results[1]!.rps / results[logged]!.rps);
     }
     out();
     const show = (label: string, ratios: number[]) =>
@@ -129,6 +142,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all([...targets.map((t) => t.stop()), backend.stop()]);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

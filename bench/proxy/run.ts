@@ -1,21 +1,22 @@
 /**
  * Proxy benchmark: Portico against baselines measured in the same run.
  *
- *   node bench/proxy/run.ts [--duration 10] [--connections 50] [--only direct,undici,fastify,portico]
+ *   node bench/proxy/run.ts [--duration 10] [--connections 50] [--only direct,undici,fastify,portico,portico-log]
  *                           [--workers 2[,4]] [--warmup 2] [--rounds 3]
  *
  * Targets, each proxy in its own process so its CPU can be read from /proc:
- *   direct   wrk -> backend (no proxy)
- *   undici   node:http + undici Pool.dispatch, headers copied, no routing: the Node floor
- *   fastify  fastify + @fastify/http-proxy
- *   portico  `portico standalone` with 1,000 Routes loaded and metrics on
+ *   direct       wrk -> backend (no proxy)
+ *   undici       node:http + undici Pool.dispatch, headers copied, no routing: the Node floor
+ *   fastify      fastify + @fastify/http-proxy
+ *   portico      `portico standalone` with 1,000 Routes loaded and metrics on, access logs off (--log-level warn)
+ *   portico-log  the same with the default log (info: one access line per request), stdout redirected to a file
  *
  * Pinning (see README.md): the proxy gets core 0 to itself; wrk, the backend and the paced latency client share
  * the last core. The proxy does the most work per request, so it is the bottleneck and its core is the one
  * measured. Exit code is 0 whatever the figures: this is a measurement; targets print PASS/FAIL.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,11 +27,12 @@ import { cpuBusyMicros, cpuCount, hasTaskset, pinned, type Spawned, spawnReady, 
 import { median, percentile } from '../lib/stats.ts';
 import { runWrk, type WrkResult } from '../lib/wrk.ts';
 import { BENCH_HOST, BENCH_INDEX, BENCH_PATH, porticoBenchConfig, ROUTE_COUNT } from './portico-config.ts';
+import { spawnStdoutToFile } from './spawn-logging.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const HERE = import.meta.dirname;
 const CLI = join(ROOT, 'services/cli/bin/portico.js');
-const TARGET_NAMES = ['direct', 'undici', 'fastify', 'portico'] as const;
+const TARGET_NAMES = ['direct', 'undici', 'fastify', 'portico', 'portico-log'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 const { values } = parseArgs({
@@ -41,8 +43,25 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
     workers: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help) {
+  process.stdout.write(
+    `${[
+      'node bench/proxy/run.ts [options]        (npm run bench:proxy -- [options])',
+      '  --duration S      seconds of each peak run (default 10)',
+      "  --connections N   wrk connections, and the paced client's (default 50)",
+      '  --warmup S        one unrecorded wrk run per target first (default 2)',
+      '  --rounds N        interleaved rounds; ratios are medians of per-round ratios (default 3)',
+      `  --only LIST       targets, comma-separated: ${TARGET_NAMES.join(', ')} (default all)`,
+      '  --workers N[,M]   Portico again with N worker processes, peak only',
+      "Prints PASS/FAIL for: Portico CPU/req vs the undici floor, Portico's added p99 vs the floor's, and the",
+      'default access log vs logs off. Exit code 0 either way; everything also goes to bench/results/proxy.json.',
+    ].join('\n')}\n`,
+  );
+  process.exit(0);
+}
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const warmup = Number(values.warmup);
@@ -122,6 +141,8 @@ interface LatencyRun {
 }
 
 interface LatencyResult {
+  /** Each round's p99 (median of its one-second windows), for ratios within a round. */
+  roundP99Ms: number[];
   foreignLoad: number | undefined;
   rate: number;
   completed: number;
@@ -149,6 +170,7 @@ const LABELS: Record<TargetName, string> = {
   undici: 'bare undici dispatch',
   fastify: '@fastify/http-proxy',
   portico: `portico (${ROUTE_COUNT} routes)`,
+  'portico-log': 'portico + default access log',
 };
 
 async function startNodeTarget(script: string, backendOrigin: string): Promise<Running> {
@@ -157,7 +179,16 @@ async function startNodeTarget(script: string, backendOrigin: string): Promise<R
   return { url: `http://127.0.0.1:${s.match[1]}`, pid: s.child.pid, stop: s.stop };
 }
 
-async function startPortico(backendPort: number, workers: number, cpus: string | undefined): Promise<Running> {
+/**
+ * `portico standalone` with the bench config. With `logFile`, the default log level and stdout redirected to that
+ * file (as `portico standalone > file`); without, `--log-level warn` (no access log).
+ */
+async function startPortico(
+  backendPort: number,
+  workers: number,
+  cpus: string | undefined,
+  logFile?: string,
+): Promise<Running> {
   if (!existsSync(CLI)) throw new Error(`not available: ${CLI} does not exist yet`);
   const dir = join(tmpdir(), `portico-bench-${process.pid}`);
   mkdirSync(dir, { recursive: true });
@@ -177,15 +208,16 @@ async function startPortico(backendPort: number, workers: number, cpus: string |
     '--admin-port',
     String(adminPort),
   ];
-  cliArgs.push('--log-level', 'warn');
+  if (logFile === undefined) cliArgs.push('--log-level', 'warn');
   if (workers > 1) cliArgs.push('--workers', String(workers));
   const [cmd, args] = pinned(cpus, process.execPath, [CLI, ...cliArgs]);
-  let s: Spawned;
+  const banner = /portico listening: proxy (http:\/\/\S+).*? admin (http:\/\/\S+)/;
+  let s: Pick<Spawned, 'child' | 'match' | 'stop'>;
   try {
-    s = await spawnReady(cmd, args, /portico listening: proxy (http:\/\/\S+).*? admin (http:\/\/\S+)/, {
-      cwd: ROOT,
-      timeoutMs: 30_000,
-    });
+    s =
+      logFile === undefined
+        ? await spawnReady(cmd, args, banner, { cwd: ROOT, timeoutMs: 30_000 })
+        : await spawnStdoutToFile(cmd, args, banner, logFile, { cwd: ROOT });
   } catch (err) {
     const msg = (err as Error).message;
     if (workers > 1 && /workers/i.test(msg)) throw new Error('workers not supported yet');
@@ -320,6 +352,7 @@ function summarizeLatency(runs: LatencyRun[]): LatencyResult {
     errors: runs.reduce((n, r) => n + r.errors, 0),
     p50Ms: median(runs.map((r) => r.p50Ms)),
     p99Ms: median(windows),
+    roundP99Ms: runs.map((r) => median(r.windowP99Ms)),
     worstWindowP99Ms: Math.max(...windows),
     windows: windows.length,
   };
@@ -360,12 +393,14 @@ async function main(): Promise<void> {
   const backendOrigin = `http://127.0.0.1:${backend.match[1]}`;
   const backendPid = backend.child.pid!;
   const backendPortNumber = Number(backend.match[1]);
+  const accessLogFile = join(tmpdir(), `portico-bench-${process.pid}-stdout.log`);
 
   const starters: Record<TargetName, () => Promise<Running>> = {
     direct: async () => ({ url: backendOrigin, stop: async () => {} }),
     undici: () => startNodeTarget('undici-proxy.ts', backendOrigin),
     fastify: () => startNodeTarget('fastify-proxy.ts', backendOrigin),
     portico: () => startPortico(backendPortNumber, 1, PROXY_CPUS),
+    'portico-log': () => startPortico(backendPortNumber, 1, PROXY_CPUS, accessLogFile),
   };
   const reports = new Map<TargetName, TargetReport>();
   const running = new Map<TargetName, Running>();
@@ -373,7 +408,9 @@ async function main(): Promise<void> {
 
   // Phase 1: peak throughput and CPU per request, one target at a time (the others idle), in rounds.
   // Half of Portico's peak (or the floor's, without Portico) is the rate of the latency phase.
-  const order: TargetName[] = (['portico', 'undici', 'direct', 'fastify'] as const).filter((n) => only.includes(n));
+  const order: TargetName[] = (['portico', 'portico-log', 'undici', 'direct', 'fastify'] as const).filter((n) =>
+    only.includes(n),
+  );
   for (const name of order) {
     const report: TargetReport = { name, label: LABELS[name], available: false };
     reports.set(name, report);
@@ -411,13 +448,27 @@ async function main(): Promise<void> {
   }
   /** Per-round ratios between two targets measured in the same round (kept for the report), and their median. */
   const roundRatios: Record<string, number[]> = {};
-  const pairedRatio = (a: TargetName, b: TargetName, f: (p: PeakResult) => number | undefined) => {
+  const pairedRatio = (
+    what: string,
+    a: TargetName,
+    b: TargetName,
+    f: (p: PeakResult) => number | undefined,
+  ): number | undefined => {
     const as = peaks.get(a);
     const bs = peaks.get(b);
     if (!as || !bs) return undefined;
     const ratios = as.map((x, i) => (f(x) ?? Number.NaN) / (f(bs[i]!) ?? Number.NaN)).filter(Number.isFinite);
-    roundRatios[`${a}/${b}`] = ratios;
+    roundRatios[`${what} ${a}/${b}`] = ratios;
     return ratios.length ? median(ratios) : undefined;
+  };
+  /** Per-round p99 differences (ms) between two targets at the same rate, and their median. */
+  const pairedLatency = (a: TargetName, b: TargetName): number | undefined => {
+    const as = reports.get(a)?.latency?.roundP99Ms;
+    const bs = reports.get(b)?.latency?.roundP99Ms;
+    if (!as || !bs) return undefined;
+    const diffs = as.map((x, i) => x - (bs[i] ?? Number.NaN)).filter(Number.isFinite);
+    roundRatios[`p99 ms ${a}−${b}`] = diffs;
+    return diffs.length ? median(diffs) : undefined;
   };
 
   const rateBase =
@@ -482,6 +533,12 @@ async function main(): Promise<void> {
     for (const [name, list] of runs) reports.get(name)!.latency = summarizeLatency(list);
   }
   for (const t of running.values()) await t.stop();
+  // What the default log wrote: its size shows the access log ran (one line per request).
+  let accessLogBytes: number | undefined;
+  if (existsSync(accessLogFile)) {
+    accessLogBytes = statSync(accessLogFile).size;
+    rmSync(accessLogFile, { force: true });
+  }
 
   // Report.
   const direct = reports.get('direct')?.latency;
@@ -525,34 +582,48 @@ async function main(): Promise<void> {
     out('noise: processes outside the bench took over 5% of a bench core during a run; rerun on a quiet machine');
   if (porticoMetrics) out(`portico metrics after the run: ${porticoMetrics}`);
 
-  const pt = reports.get('portico');
   const targets: { name: string; value?: number; goal: string; pass?: boolean }[] = [];
-  const cpuRatio = pairedRatio('portico', 'undici', (p) => p.proxyCpuUsPerReq);
+  // (a) CPU per request against the floor, median of the per-round ratios.
+  const cpuRatio = pairedRatio('CPU/req', 'portico', 'undici', (p) => p.proxyCpuUsPerReq);
   targets.push({
     name: 'portico CPU/req ÷ undici floor CPU/req',
     value: cpuRatio,
     goal: '≤ 1.10',
     pass: cpuRatio === undefined ? undefined : cpuRatio <= 1.1,
   });
-  const rpsRatio = pairedRatio('portico', 'fastify', (p) => p.rps);
+  // (b) Portico's added p99 over the floor's, both at the same rate: per round, Portico's p99 minus the floor's
+  // p99 of the same round (the direct p99 they both subtract cancels), then the median over rounds.
+  const extraP99 = pairedLatency('portico', 'undici');
+  targets.push({
+    name: 'portico added p99 − floor added p99 (ms)',
+    value: extraP99,
+    goal: '≤ 1.000',
+    pass: extraP99 === undefined ? undefined : extraP99 <= 1,
+  });
+  // (c) The default access log (stdout to a file) against logs off, throughput, median of per-round ratios.
+  const logRatio = pairedRatio('req/s', 'portico-log', 'portico', (p) => p.rps);
+  targets.push({
+    name: 'default access log req/s ÷ logs off req/s',
+    value: logRatio,
+    goal: '≥ 0.90',
+    pass: logRatio === undefined ? undefined : logRatio >= 0.9,
+  });
+  const rpsRatio = pairedRatio('req/s', 'portico', 'fastify', (p) => p.rps);
   targets.push({
     name: 'portico req/s ÷ fastify req/s',
     value: rpsRatio,
     goal: '≥ 2.00',
     pass: rpsRatio === undefined ? undefined : rpsRatio >= 2,
   });
-  const addedP99 = pt?.latency && direct ? pt.latency.p99Ms - direct.p99Ms : undefined;
-  targets.push({
-    name: 'portico added p99 (ms) at half peak',
-    value: addedP99,
-    goal: '< 1.000',
-    pass: addedP99 === undefined ? undefined : addedP99 < 1,
-  });
-  const floorVsFastify = pairedRatio('undici', 'fastify', (p) => p.rps);
+  // Context, kept in the per-round lines: the log's CPU cost and the logging Portico against the floor.
+  const logCpuRatio = pairedRatio('CPU/req', 'portico-log', 'portico', (p) => p.proxyCpuUsPerReq);
+  const logVsFloor = pairedRatio('req/s', 'portico-log', 'undici', (p) => p.rps);
+  const floorVsFastify = pairedRatio('req/s', 'undici', 'fastify', (p) => p.rps);
+  const porticoVsFloor = pairedRatio('req/s', 'portico', 'undici', (p) => p.rps);
   out();
   for (const t of targets)
     out(
-      `${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name.padEnd(40)} ${fmt(t.value, 3).padStart(8)}  (target ${t.goal})`,
+      `${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name.padEnd(42)} ${fmt(t.value, 3).padStart(8)}  (target ${t.goal})`,
     );
   // The middle half of the per-round ratios shows how far one round's figure can be trusted on this machine.
   for (const [pair, ratios] of Object.entries(roundRatios)) {
@@ -561,14 +632,23 @@ async function main(): Promise<void> {
       ratios.length >= 4
         ? `  (middle half ${percentile(ratios, 25).toFixed(3)}-${percentile(ratios, 75).toFixed(3)})`
         : '';
-    out(`rounds ${pair.padEnd(16)} ${ratios.map((r) => r.toFixed(3)).join(' ')}${spread}`);
+    out(`rounds ${pair.padEnd(32)} ${ratios.map((r) => r.toFixed(3)).join(' ')}${spread}`);
   }
-  // Context for the targets: what the floor itself achieves against the same goals.
-  if (floorVsFastify !== undefined)
-    out(`info  undici floor req/s ÷ fastify req/s         ${fmt(floorVsFastify, 3).padStart(8)}`);
-  const floorAdded = reports.get('undici')?.latency;
-  if (floorAdded && direct)
-    out(`info  undici floor added p99 (ms) at that rate   ${fmt(floorAdded.p99Ms - direct.p99Ms, 3).padStart(8)}`);
+  const info = (name: string, value: number | undefined): void => {
+    if (value !== undefined) out(`info  ${name.padEnd(44)} ${fmt(value, 3).padStart(8)}`);
+  };
+  info('default access log CPU/req ÷ logs off CPU/req', logCpuRatio);
+  info('portico req/s ÷ undici floor req/s', porticoVsFloor);
+  info('default access log req/s ÷ undici floor req/s', logVsFloor);
+  // What the floor itself achieves against the same goals.
+  info('undici floor req/s ÷ fastify req/s', floorVsFastify);
+  const added = (name: TargetName): number | undefined => {
+    const l = reports.get(name)?.latency;
+    return l && direct ? l.p99Ms - direct.p99Ms : undefined;
+  };
+  info('portico added p99 (ms) at half peak', added('portico'));
+  info('undici floor added p99 (ms) at that rate', added('undici'));
+  if (accessLogBytes !== undefined) info('default access log: MB written to the file', accessLogBytes / 1e6);
 
   if (scaling.length > 0) {
     out();
@@ -596,6 +676,7 @@ async function main(): Promise<void> {
         targets: Object.fromEntries([...reports].map(([k, v]) => [k, v])),
         ratios: targets,
         roundRatios,
+        accessLogBytes,
         scaling,
         porticoMetrics,
       },
