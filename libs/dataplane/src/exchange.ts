@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isPorticoError, type PorticoError } from '@portico/errors';
-import { type Logger, nextTraceparent } from '@portico/observability';
+import { type AccessLogWriter, type Logger, nextTraceparent } from '@portico/observability';
 import {
   type CallHandle,
   type ClusterRequest,
@@ -36,7 +36,8 @@ export interface HandlerContext {
   /** The snapshot new requests take. */
   current(): Snapshot;
   logger: Logger;
-  accessLog: boolean;
+  /** Writes one access line per request; undefined when access logs are off (or the level drops info). */
+  accessLog: AccessLogWriter | undefined;
   maxBodyBytes: number;
   /** Counts requests answered before a route matched (404, 400): route="" backend="". */
   unrouted: RouteObserver;
@@ -197,10 +198,10 @@ export abstract class Exchange implements ExchangeView, ResponseSink {
     if (this.timer !== undefined) clearTimeout(this.timer);
     const seconds = (performance.now() - this.start) / 1000;
     this.observer?.observe(this.status, seconds);
-    if (!this.ctx.accessLog) return;
+    const accessLog = this.ctx.accessLog;
+    if (accessLog === undefined) return;
     const req = this.req;
-    this.ctx.logger.info({
-      msg: 'access',
+    accessLog({
       requestId: this.requestId,
       method: req.method,
       host: req.headers[':authority'] ?? req.headers.host,

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryBus } from '@portico/bus';
 import { type Resource, validateResource } from '@portico/config';
-import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
+import { accessLogWriter, createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
 import {
   ClusterSet,
   compileSnapshot,
@@ -39,16 +39,17 @@ export async function startPipeline(docs: Record<string, unknown>[], policies?: 
   const clusters = new ClusterSet();
   const logs: Record<string, unknown>[] = [];
   let snapshot: Snapshot | undefined;
+  const logger = createLogger({
+    level: 'info',
+    destination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  });
   const watch = await bus.watch((state) => {
     snapshot = compileSnapshot(state, clusters, metrics, { policies });
   });
   const ctx: HandlerContext = {
     current: () => snapshot!,
-    logger: createLogger({
-      level: 'info',
-      destination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
-    }),
-    accessLog: true,
+    logger,
+    accessLog: accessLogWriter(logger),
     maxBodyBytes: 1024 * 1024,
     unrouted: metrics.forRoute('', ''),
     trustedProxies: undefined,

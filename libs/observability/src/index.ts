@@ -1,3 +1,4 @@
+export { type AccessLogWriter, type AccessRecord, accessLogWriter } from './access-log.ts';
 export { type ChannelDescriptor, defineChannel } from './channel.ts';
 export { ClusterMetricsRegistry, mergeExpositions, shareWorkerMetrics } from './cluster-metrics.ts';
 export { createLogger, flushLogger, type Logger, type LoggerOptions } from './logger.ts';

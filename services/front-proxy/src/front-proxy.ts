@@ -27,7 +27,7 @@ import {
   shouldUpgrade,
   trustedProxiesFrom,
 } from '@portico/dataplane';
-import type { Logger, ProxyMetrics } from '@portico/observability';
+import { accessLogWriter, type Logger, type ProxyMetrics } from '@portico/observability';
 import {
   checkHttp1Timeouts,
   checkHttp2Limits,
@@ -239,7 +239,7 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
     current: () => snapshot!,
     logger,
     // Decided once: building the log object per request costs even when the level drops it.
-    accessLog: opts.accessLog && logger.isLevelEnabled('info'),
+    accessLog: opts.accessLog ? accessLogWriter(logger) : undefined,
     maxBodyBytes: opts.maxBodyBytes,
     // Requests no route took (404, 400) are counted too, under route="" backend="".
     unrouted: metrics.forRoute('', ''),
