@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import {
   type Backend,
   type PorticoProcess,
+  readArrivals,
   startEchoBackend,
   startPortico,
   startWebSocketBackend,
@@ -50,16 +51,7 @@ after(async () => {
 test('SSE events arrive one by one through the binary, not buffered to the end', async () => {
   const res = await fetch(`${portico.proxyUrl}/events?sse=5&every=150`);
   assert.equal(res.headers.get('content-type'), 'text/event-stream');
-  const reader = res.body!.getReader();
-  const arrivals: number[] = [];
-  const started = Date.now();
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += Buffer.from(value).toString();
-    arrivals.push(Date.now() - started);
-  }
+  const { text, arrivals } = await readArrivals(res);
   assert.equal((text.match(/^data: /gm) ?? []).length, 5);
   // The first event must not wait for the last one (5 x 150 ms).
   assert.ok(arrivals[0]! < 500, `first chunk after ${arrivals[0]} ms`);

@@ -37,6 +37,7 @@ export {
   selfSignedCertificate,
 } from './raw-http.ts';
 export { type ConsulStandIn, type ConsulStandInOptions, startConsulStandIn } from './standins/consul.ts';
+export { type Arrivals, readArrivals } from './streams.ts';
 export { terminate } from './terminate.ts';
 export { type WaitOptions, waitUntil } from './wait.ts';
 export { startZooKeeper, type ZooKeeperServer } from './zookeeper.ts';

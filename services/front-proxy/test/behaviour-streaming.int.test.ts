@@ -9,7 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import { createMemoryBus } from '@portico/bus';
 import { parseDocuments } from '@portico/config';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
-import { type Backend, selfSignedCertificate, startEchoBackend, startWebSocketBackend } from '@portico/testkit';
+import {
+  type Backend,
+  readArrivals,
+  selfSignedCertificate,
+  startEchoBackend,
+  startWebSocketBackend,
+} from '@portico/testkit';
 import { type FrontProxy, startFrontProxy } from '../src/index.ts';
 
 const bus = createMemoryBus();
@@ -75,16 +81,7 @@ describe('streaming', () => {
   test('SSE events arrive one by one, not buffered to the end', async () => {
     const res = await fetch(`${proxyUrl}/events?sse=5&every=150`);
     assert.equal(res.headers.get('content-type'), 'text/event-stream');
-    const reader = res.body!.getReader();
-    const arrivals: number[] = [];
-    const started = Date.now();
-    let text = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
-      arrivals.push(Date.now() - started);
-    }
+    const { text, arrivals } = await readArrivals(res);
     assert.equal((text.match(/^data: /gm) ?? []).length, 5);
     // The first event must not wait for the last one (5 x 150 ms).
     assert.ok(arrivals[0]! < 500, `first chunk after ${arrivals[0]} ms`);
