@@ -74,6 +74,7 @@ export const NO_PHASES: PhaseLists = Object.freeze({
 
 /** Flattens phases in the order given (the order they run in). */
 export function phaseLists(all: readonly Phases[]): PhaseLists {
+  if (all.length === 0) return NO_PHASES;
   const request: Array<(ex: ExchangeView) => Verdict> = [];
   const forward: Array<(fwd: ForwardRequest, ex: ExchangeView) => void> = [];
   const response: Array<(headers: HeaderMap, ex: ExchangeView) => void> = [];

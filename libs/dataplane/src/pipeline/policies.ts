@@ -27,11 +27,15 @@ export interface PolicyAttachments {
 /** Compiles a snapshot's policies from its config state. */
 export type PolicySource = (state: ConfigState, env: CompileEnv) => PolicyAttachments;
 
-export const NO_POLICIES: PolicyAttachments = { gateway: () => [], route: () => [], backend: () => [] };
+const NONE: readonly AttachedPolicy[] = Object.freeze([]);
+
+export const NO_POLICIES: PolicyAttachments = { gateway: () => NONE, route: () => NONE, backend: () => NONE };
+
+const NO_PHASES_LIST: readonly Phases[] = Object.freeze([]);
 
 /** A level's policies as phases, in category order (stable: same category keeps its given order). */
-export function orderedPhases(policies: readonly AttachedPolicy[]): Phases[] {
-  if (policies.length === 0) return [];
+export function orderedPhases(policies: readonly AttachedPolicy[]): readonly Phases[] {
+  if (policies.length === 0) return NO_PHASES_LIST;
   return [...policies]
     .sort((a, b) => POLICY_ORDER.indexOf(a.category) - POLICY_ORDER.indexOf(b.category))
     .map((p) => p.phases);

@@ -70,17 +70,21 @@ export function compileSnapshot(
   const services = state.get('Service');
   const discovered = new DiscoveredIndex(state);
   const used = new Set<UpstreamCluster>();
+  // One lookup per distinct ref and snapshot: a thousand routes to one Service resolve it once.
+  const resolved = new Map<string, UpstreamCluster | undefined>();
   const env: CompileEnv = {
     state,
     cluster(ref: ServiceBackendRef) {
+      const key = `${ref.registry ?? ''}\u0000${ref.name}\u0000${ref.version ?? ''}\u0000${ref.group ?? ''}\u0000${ref.port ?? ''}`;
+      if (resolved.has(key)) return resolved.get(key);
       const service =
         // '/' can't appear in a Service name, so a discovered backend's cluster never collides with one.
         ref.registry !== undefined
           ? discovered.service(`${ref.registry}/${ref.name}`, { ...ref, registry: ref.registry })
           : serviceOrDiscovered(ref.name);
-      if (service === undefined) return undefined;
-      const cluster = clusters.get(service, ref.port);
-      used.add(cluster);
+      const cluster = service === undefined ? undefined : clusters.get(service, ref.port);
+      if (cluster !== undefined) used.add(cluster);
+      resolved.set(key, cluster);
       return cluster;
     },
   };
