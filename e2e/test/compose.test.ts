@@ -323,6 +323,29 @@ describe('Dockerfiles', () => {
     assert.match(install?.args ?? '', /--ignore-scripts/);
   });
 
+  test("deploy/Dockerfile: the manifests stage copies every workspace's package.json, so npm ci finds them all", () => {
+    const ins = dockerInstructions(readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8'));
+    const first = ins.findIndex((i) => i.op === 'FROM');
+    const manifests = ins.slice(
+      first,
+      ins.findIndex((i, n) => n > first && i.op === 'FROM'),
+    );
+    const copied = manifests.filter((i) => i.op === 'COPY').map((i) => i.args.split(/\s+/)[0]!);
+    const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] };
+    for (const pattern of root.workspaces) {
+      const dirs = pattern.endsWith('/*')
+        ? readdirSync(join(ROOT, pattern.slice(0, -2))).map((d) => `${pattern.slice(0, -2)}/${d}`)
+        : [pattern];
+      for (const dir of dirs) {
+        const manifest = `${dir}/package.json`;
+        assert.ok(
+          copied.some((src) => manifest === src || manifest.startsWith(`${src}/`)),
+          `${manifest} is not copied into the manifests stage`,
+        );
+      }
+    }
+  });
+
   test('only the `node` package has an install script, so --ignore-scripts drops nothing else', () => {
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { hasInstallScript?: boolean; dev?: boolean }>;
