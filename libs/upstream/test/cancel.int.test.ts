@@ -60,15 +60,21 @@ describe('cancelled requests', () => {
   });
 
   it('cuts the socket when the cancelled response is too big or too slow to drain', async () => {
+    // The rest of the answer leaves only once the call is cancelled: the drain must meet all 256 KiB of it.
+    let sendRest = () => {};
+    const cancelled = new Promise<void>((resolve) => {
+      sendRest = resolve;
+    });
     const big = await server((_req, res) => {
       res.write(Buffer.alloc(16 * 1024));
-      setTimeout(() => res.end(Buffer.alloc(256 * 1024)), 30);
+      void cancelled.then(() => res.end(Buffer.alloc(256 * 1024)));
     });
     const c = cluster('big', { endpoints: [ep(big.port)], connectionPool: { connections: 1 } });
     const d = dispatchVia(c);
     await waitUntil('the request to arrive', () => big.hits === 1, { timeoutMs: 2000 });
     await sleep(10);
     d.call.abort();
+    sendRest();
     await waitUntil('the drain to give up', () => c.endpoints()[0]!.active === 0, { timeoutMs: 2000 });
     assert.equal((await fetchVia(c)).body.length, 16 * 1024 + 256 * 1024);
     assert.equal(big.connections, 2, 'a 256 KiB rest is not worth reading: new connection');
