@@ -84,7 +84,16 @@ function framePackets(cm: ConnectionManagerInternals): void {
       while (all.length - offset >= 4) {
         const end = offset + 4 + all.readInt32BE(offset);
         if (end > all.length) break;
-        original.call(this, all.subarray(offset, end));
+        try {
+          original.call(this, all.subarray(offset, end));
+        } catch {
+          // A packet the client cannot read (it throws from this socket handler, which would end the process):
+          // drop the connection; the client reconnects and the source reports the registry down meanwhile.
+          parts = [];
+          have = 0;
+          this.socket?.destroy();
+          return;
+        }
         if (this.socket !== socket) return; // the handler dropped the connection
         offset = end;
       }
