@@ -68,6 +68,8 @@ export class SessionCore implements DiscoverySource {
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #authRetryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Replaces a client that did not connect in time. */
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #flushHandle: ReturnType<typeof setImmediate> | undefined;
 
   constructor(options: SessionCoreOptions) {
@@ -114,6 +116,7 @@ export class SessionCore implements DiscoverySource {
     clearTimeout(this.#authRetryTimer);
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    clearTimeout(this.#reconnectTimer);
     if (this.#flushHandle !== undefined) clearImmediate(this.#flushHandle);
     this.#flushHandle = undefined;
     this.#started?.();
@@ -139,8 +142,15 @@ export class SessionCore implements DiscoverySource {
     clearTimeout(this.#connectTimer);
     const connectMs = Math.min(this.#sessionTimeoutMs, CONNECT_TIMEOUT_MS);
     this.#connectTimer = setTimeout(() => {
-      if (!session.connected && this.#ctx?.session === session)
-        this.#markDown(new ZooKeeperUnavailableError(`cannot connect to ZooKeeper at ${this.#connectString}`));
+      if (session.connected || this.#ctx?.session !== session) return;
+      this.#markDown(new ZooKeeperUnavailableError(`cannot connect to ZooKeeper at ${this.#connectString}`));
+      // A client that never connects is not left to itself (one stuck connecting is never replaced by a state
+      // change): a new one tries after a backoff, until one gets through.
+      clearTimeout(this.#reconnectTimer);
+      this.#reconnectTimer = setTimeout(() => {
+        if (!this.#stopped && !session.connected && this.#ctx?.session === session) this.#replaceSession();
+      }, this.#retryMs);
+      this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
     }, connectMs);
   }
 
@@ -155,6 +165,7 @@ export class SessionCore implements DiscoverySource {
       case 'connected':
         clearTimeout(this.#connectTimer);
         clearTimeout(this.#authRetryTimer);
+        clearTimeout(this.#reconnectTimer);
         this.#requestListing(true);
         return;
       case 'disconnected':
