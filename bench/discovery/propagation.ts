@@ -29,7 +29,7 @@ import { type ConfigBus, createNatsBus } from '@portico/bus';
 import { endpointSetName, type Resource, validateResource } from '@portico/config';
 import { proxyChannels } from '@portico/dataplane';
 import { DISCOVERY_DOWN_CHANNEL, DISCOVERY_ERROR_CHANNEL, DISCOVERY_SKIPPED_CHANNEL } from '@portico/discovery';
-import { type DiscoverySyncerService, startDiscoverySyncer } from '@portico/discovery-syncer';
+import { type RunningDiscoverySyncer, startDiscoverySyncer } from '@portico/discovery-syncer';
 import { type FrontProxy, startFrontProxy } from '@portico/front-proxy';
 import { createLogger, createMetricsRegistry, ProxyMetrics } from '@portico/observability';
 import {
@@ -505,7 +505,7 @@ try {
   cleanup.push(() => proxyBus.close());
   for (const r of registries) await syncerBus.put(r);
 
-  const syncer: DiscoverySyncerService = await startDiscoverySyncer({ bus: syncerBus });
+  const syncer: RunningDiscoverySyncer = await startDiscoverySyncer({ bus: syncerBus });
   cleanup.push(() => syncer.close());
   await syncer.flushed();
   // The baseline's NATS leg alone: put -> the set in the proxy's bus (a listener on the proxy's connection, called before the proxy's own).

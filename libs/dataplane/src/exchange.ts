@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isPorticoError, type PorticoError } from '@portico/errors';
-import { type AccessLogWriter, type Logger, nextTraceparent } from '@portico/observability';
+import { type AccessLogWriter, type Logger, nextTraceparent, type RouteObserver } from '@portico/observability';
 import {
   type CallHandle,
   type ClusterRequest,
@@ -15,7 +15,6 @@ import {
   type ResponseSink,
   type UpstreamError,
 } from '@portico/upstream';
-import type { BackendTarget } from './backends/kind.ts';
 import { BackendNotFoundError, NoBackendError } from './errors.ts';
 import {
   clientAddress,
@@ -30,7 +29,7 @@ import type { ExchangeView, ForwardRequest, Listener } from './pipeline/phases.t
 import { runForwardPhase, runRequestPhase, runResponsePhase } from './pipeline/runner.ts';
 import { clientIp, type ProxyRequest, type Resolved, resolveRoute, toProxyError } from './resolve.ts';
 import { pickBackend } from './snapshot/pick.ts';
-import type { CompiledBackend, CompiledRule, RouteObserver, Snapshot } from './snapshot/snapshot.ts';
+import type { CompiledBackend, Snapshot } from './snapshot/snapshot.ts';
 
 export interface HandlerContext {
   /** The snapshot new requests take. */
@@ -59,7 +58,7 @@ export abstract class Exchange implements ExchangeView, ResponseSink {
   abstract readonly upgrade: boolean;
   /** Set once the request matched; filters and backends only ever see a matched exchange. */
   resolved!: Resolved;
-  rule: CompiledRule | undefined;
+  /** The backend picked for the request, once the rule's request phase let it through. */
   picked: CompiledBackend | undefined;
   route = '';
   backend = '';
@@ -67,7 +66,8 @@ export abstract class Exchange implements ExchangeView, ResponseSink {
   observer: RouteObserver | undefined;
   timer: NodeJS.Timeout | undefined;
   call: CallHandle | undefined;
-  logged = false;
+  /** Metrics and the access log line are written: nothing more happens for this exchange. */
+  finished = false;
 
   constructor(ctx: HandlerContext, req: ProxyRequest, listener: Listener) {
     this.ctx = ctx;
@@ -103,7 +103,6 @@ export abstract class Exchange implements ExchangeView, ResponseSink {
     if (isPorticoError(resolved)) return this.fail(resolved);
     this.resolved = resolved;
     const rule = resolved.rule;
-    this.rule = rule;
     this.route = rule.route;
     this.observer = rule.observer;
     if (this.refused()) return;
@@ -119,29 +118,31 @@ export abstract class Exchange implements ExchangeView, ResponseSink {
     if (!answered) this.toBackend();
   }
 
+  afterBackendPolicies(answered: boolean): void {
+    if (!answered && !this.settled) this.forward(this.picked!);
+  }
+
   failAsync(err: unknown): void {
     if (!this.settled) this.fail(toProxyError(err));
   }
 
   toBackend(): void {
     if (this.settled) return;
-    const rule = this.rule!;
+    const rule = this.resolved.rule;
     const backend = pickBackend(rule);
     if (backend === undefined) return this.fail(new NoBackendError(rule.route));
     this.picked = backend;
     this.backend = backend.name;
     this.observer = backend.observer;
-    const target = backend.target;
-    if (target === undefined) return this.fail(new BackendNotFoundError(rule.route, backend.name));
+    if (backend.target === undefined) return this.fail(new BackendNotFoundError(rule.route, backend.name));
     const verdict = runRequestPhase(backend.phases, this);
-    if (verdict === false) return this.forward(backend, target);
-    if (verdict !== true)
-      verdict.then((answered) => {
-        if (!answered && !this.settled) this.forward(backend, target);
-      }, this.failAsync.bind(this));
+    if (verdict === false) return this.forward(backend);
+    if (verdict !== true) verdict.then(this.afterBackendPolicies.bind(this), this.failAsync.bind(this));
   }
 
-  forward(backend: CompiledBackend, target: BackendTarget): void {
+  /** Builds the upstream request through the forward phase and hands it to the backend's handler. */
+  forward(backend: CompiledBackend): void {
+    const target = backend.target!;
     const { req, ctx, resolved } = this;
     const rule = resolved.rule;
     const headers = forwardedHeadList(
@@ -186,15 +187,15 @@ export abstract class Exchange implements ExchangeView, ResponseSink {
 
   /** The response phase over a backend's response head: the rule's hooks, then the backend's. */
   responseHead(headers: HeaderMap): void {
-    runResponsePhase(this.rule!.phases, headers, this);
+    runResponsePhase(this.resolved.rule.phases, headers, this);
     if (this.picked !== undefined) runResponsePhase(this.picked.phases, headers, this);
     headers['x-request-id'] ??= this.requestId;
   }
 
   /** Once per exchange: the metrics and the access log line. */
   finish(): void {
-    if (this.logged) return;
-    this.logged = true;
+    if (this.finished) return;
+    this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     const seconds = (performance.now() - this.start) / 1000;
     this.observer?.observe(this.status, seconds);

@@ -79,7 +79,6 @@ const EXCHANGE = Symbol('portico.exchange');
 export class HttpExchange extends Exchange {
   readonly upgrade = false;
   readonly res: ProxyResponse;
-  done = false;
   /** Made on the first backpressure only: most answers fit the socket buffer. */
   onDrain: (() => void) | undefined;
   /** HTTP/2 only: the response head, held until the first body chunk, the end, or the next turn of the loop. */
@@ -91,12 +90,7 @@ export class HttpExchange extends Exchange {
   }
 
   get settled(): boolean {
-    return this.done;
-  }
-
-  override finish(): void {
-    this.done = true;
-    super.finish();
+    return this.finished;
   }
 
   loggedPath(): string | undefined {
@@ -106,7 +100,7 @@ export class HttpExchange extends Exchange {
   refused(): boolean {
     const length = this.req.headers['content-length'];
     if (length === undefined || Number(length) <= this.ctx.maxBodyBytes) return false;
-    this.failAndClose(new BodyTooLargeError(this.ctx.maxBodyBytes));
+    this.fail(new BodyTooLargeError(this.ctx.maxBodyBytes), true);
     return true;
   }
 
@@ -149,27 +143,23 @@ export class HttpExchange extends Exchange {
     this.finish();
   }
 
-  failAndClose(err: PorticoError): void {
-    this.fail(err, true);
-  }
-
   /** Over the body limit: 413, the rest of the body is not read, and the upstream request is cancelled. */
   refuseBody(limit: number): void {
-    if (this.done) return;
+    if (this.finished) return;
     this.req.unpipe();
     this.req.pause();
-    this.failAndClose(new BodyTooLargeError(limit));
+    this.fail(new BodyTooLargeError(limit), true);
     // A cancel from our side: the cluster reports it as aborted (ignored, we are done), never against the endpoint.
     this.call?.abort();
   }
 
   /** The client went away (or the request timed out) before the answer was complete. */
   onClose(): void {
-    if (!this.done) this.call?.abort();
+    if (!this.finished) this.call?.abort();
   }
 
   onTimeout(ms: number): void {
-    if (this.done) return;
+    if (this.finished) return;
     // Answer first: cancelling makes the cluster report its own (499) error synchronously.
     if (!this.res.headersSent) this.fail(new ProxyTimeoutError(this.route, ms));
     else {
@@ -257,7 +247,7 @@ export class HttpExchange extends Exchange {
   }
 
   onResponseError(err: UpstreamError): void {
-    if (this.done) return;
+    if (this.finished) return;
     if (err.status === 499) {
       // The client went away (a cancel, or its body stream died); nobody is left to answer.
       this.status = err.status;
@@ -274,7 +264,7 @@ function onResponseClose(this: ProxyResponse & { [EXCHANGE]?: HttpExchange }): v
 
 /** setImmediate's callback for a held HTTP/2 head: the answer goes on streaming, so the head goes now. */
 function flushHead(ex: HttpExchange): void {
-  if (ex.head === undefined || ex.done) return;
+  if (ex.head === undefined || ex.finished) return;
   try {
     ex.writeHead();
   } catch (err) {

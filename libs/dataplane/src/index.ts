@@ -50,7 +50,6 @@ export {
   type CompiledRule,
   type CompileOptions,
   compileSnapshot,
-  type RouteObserver,
   type Snapshot,
 } from './snapshot/snapshot.ts';
 export { createUpgradeHandler, shouldUpgrade, upgradeProtocols } from './upgrade.ts';

@@ -79,7 +79,7 @@ class UpgradeExchange extends Exchange {
   }
 
   get settled(): boolean {
-    return this.answered || this.logged;
+    return this.answered || this.finished;
   }
 
   loggedPath(): string {
@@ -137,7 +137,7 @@ class UpgradeExchange extends Exchange {
     if (this.answered || socket.destroyed) {
       upstream.destroy();
       // Timed out (already logged), or the client left while the backend said yes.
-      if (!this.logged) {
+      if (!this.finished) {
         this.status = 499;
         this.finish();
       }
@@ -185,7 +185,7 @@ class UpgradeExchange extends Exchange {
   }
 
   onResponseError(err: UpstreamError): void {
-    if (this.logged) return;
+    if (this.finished) return;
     if (err.code === 'PORTICO_ERR_UPSTREAM_ABORTED') {
       // 499: the client went away; nobody is left to answer.
       this.status = err.status;

@@ -6,6 +6,5 @@ export {
   type DiscoverySyncerServiceOptions,
   discoverySyncerService,
   type RunningDiscoverySyncer,
-  type RunningDiscoverySyncer as DiscoverySyncerService,
   startDiscoverySyncer,
 } from './service.ts';

@@ -6,7 +6,7 @@
  */
 import type { ConfigState } from '@portico/bus';
 import { type Certificate, DEFAULT_UPGRADES, durationMs, type RouteRule } from '@portico/config';
-import type { ProxyMetrics } from '@portico/observability';
+import type { ProxyMetrics, RouteObserver } from '@portico/observability';
 import { compileRoutes, type RouteTable } from '@portico/router';
 import { type RetryPolicy, retryPolicyFrom, type UpstreamCluster } from '@portico/upstream';
 import { BACKEND_KINDS } from '../backends/index.ts';
@@ -18,10 +18,6 @@ import { NO_POLICIES, orderedPhases, type PolicySource } from '../pipeline/polic
 import type { ClusterSet } from './clusters.ts';
 import type { CompileEnv, ServiceBackendRef } from './compile-env.ts';
 import { DiscoveredIndex } from './discovered.ts';
-
-export interface RouteObserver {
-  observe(statusCode: number, seconds: number): void;
-}
 
 export interface CompiledBackend {
   name: string;

@@ -1,14 +1,14 @@
 /**
- * The seam between the session core and a registry layout. The core owns the session, its watches and what reaches
- * the sink; a layout knows one way of laying services out in znodes and turns them into discovered services.
+ * What a registry layout gets from the session core and gives back. The core owns the session, its watches and what
+ * reaches the sink; a layout knows one way of laying services out in znodes and turns them into discovered services.
  */
 import type { Stat } from 'node-zookeeper-client';
 import type { DiscoveredService } from '../../source.ts';
 import { ZooKeeperConfigError } from './errors.ts';
 
 /**
- * One session's watched reads. A new session gives a new tree, and the watch callbacks of an old one never fire
- * again, so nothing a layout started on a lost session leaks into the next one.
+ * The watched reads of one session. Its watch callbacks fire only while it is the source's current session, so what
+ * a layout reads on one session never mixes with another's.
  */
 export interface SessionTree {
   /** Runs `read` for the children of `path`, at most once at a time (a call meanwhile makes it run once more). */
