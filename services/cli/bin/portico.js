@@ -10,5 +10,8 @@ if (problem !== undefined) {
   process.exitCode = 1;
 } else {
   const { main } = await import('../src/main.ts');
-  process.exitCode = await main(process.argv.slice(2));
+  // A finished command exits even if a library left a handle open: nats.js keeps the socket of a connect that
+  // timed out on a server that never spoke (nats-io/nats.js#64), which held `portico front-proxy` up after it
+  // had reported the failure.
+  process.exit(await main(process.argv.slice(2)));
 }

@@ -1,12 +1,17 @@
 /** `portico standalone` as a user runs it: the example config, real sockets, a signal to stop. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startEchoBackend, startNatsServer, waitUntil } from '@portico/testkit';
 import { parseAllDocuments } from 'yaml';
-import { portico, REPO, start } from './helpers.ts';
+import { BIN, portico, REPO, start } from './helpers.ts';
+
+const ports = ['--proxy-port', '0', '--admin-port', '0'];
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-standalone-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,6 +118,41 @@ spec: {rules: [{backendRefs: [{name: slow}]}]}
     await slow.close();
   }
   assert.equal(await exited, 0);
+});
+
+test('a SIGTERM while starting is handled, not fatal: the handlers are in place before the banner can be', async () => {
+  // A bus that accepts the connection and never speaks holds start-up in its connect; the signal arrives there.
+  const silent = createServer();
+  const held = new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const child = spawn(
+    process.execPath,
+    [BIN, 'front-proxy', '--nats', `nats://127.0.0.1:${(silent.address() as AddressInfo).port}`, ...ports],
+    {
+      cwd: REPO,
+      env: { ...process.env, PORTICO_NATS_URL: '', PORTICO_CONFIG: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    await held;
+    child.kill('SIGTERM');
+    const [code, signal] = (await once(child, 'exit', { signal: AbortSignal.timeout(15_000) })) as [
+      number | null,
+      string | null,
+    ];
+    assert.equal(signal, null, `killed by ${signal}: no handler was installed yet\n${stderr}`);
+    assert.match(stderr, /portico: SIGTERM, shutting down/);
+    // The bus never answered, so the start fails as it would have anyway, says why, and the process ends.
+    assert.match(stderr, /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
+    assert.equal(code, 1, stderr);
+  } finally {
+    child.kill('SIGKILL');
+    silent.close();
+  }
 });
 
 test('standalone refuses to start with an invalid config, naming the error', async () => {

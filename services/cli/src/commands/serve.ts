@@ -93,12 +93,15 @@ export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
   }
 }
 
-/** Runs until SIGINT or SIGTERM, then closes gracefully (a second signal exits at once). */
+/**
+ * Runs until SIGINT or SIGTERM, then closes gracefully (a second signal exits at once). The handlers are in place
+ * before anything starts: the banner tells a supervisor it may signal, and a signal during start-up closes the
+ * services once they are up.
+ */
 export async function serveUntilSignal(opts: ServeOptions, out: Output): Promise<number> {
   // A proxy worker runs the same command line as its primary.
   if (isProxyWorker()) return runProxyWorker();
-  const running = await serve(opts, out);
-  await new Promise<void>((resolve) => {
+  const signalled = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       out.err(`portico: ${signal}, shutting down`);
       process.once('SIGINT', () => process.exit(130));
@@ -108,6 +111,8 @@ export async function serveUntilSignal(opts: ServeOptions, out: Output): Promise
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  const running = await serve(opts, out);
+  await signalled;
   await running.close();
   return 0;
 }
