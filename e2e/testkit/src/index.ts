@@ -1,11 +1,14 @@
 export { type Backend, type EchoReply, startEchoBackend, startWebSocketBackend } from './backends.ts';
 export { type SpringZookeeperInstanceOptions, springZookeeperInstance } from './curator.ts';
 export { type DnsmasqServer, type DnsRecords, type StartDnsmasqOptions, startDnsmasq } from './dnsmasq.ts';
+export * from './grpc.ts';
 export {
   type DubboProviderPeer,
   type EurekaServerPeer,
+  JAVA_GRPC_SERVER_PROTO_DIR,
   JAVA_PEER_JVM_FLAGS,
   JAVA_PEERS_DIR,
+  type JavaGrpcServerPeer,
   type JavaPeer,
   type JavaPeerModule,
   type JavaPeerReady,
@@ -14,10 +17,12 @@ export {
   requireJavaPeerJar,
   type SpringServicePeer,
   type StartDubboProviderOptions,
+  type StartJavaGrpcServerOptions,
   type StartJavaPeerOptions,
   type StartSpringServiceOptions,
   startDubboProvider,
   startEurekaServer,
+  startJavaGrpcServer,
   startJavaPeer,
   startSpringService,
 } from './java-peers.ts';
@@ -30,6 +35,7 @@ export {
   startPortico,
   writeTempConfig,
 } from './portico.ts';
+export * from './protos.ts';
 export {
   type RawHttpResponse,
   rawHttpExchange,

@@ -1,6 +1,6 @@
 /**
- * The Java test peers of e2e/peers (a Eureka server, a Spring Cloud service, a Dubbo provider; the Nacos server
- * has its own starter in nacos.ts), each a fat jar built by `e2e/peers/build.sh`, started as a `java` child process
+ * The Java test peers of e2e/peers (a Eureka server, a Spring Cloud service, a Dubbo provider, a grpc-java server;
+ * the Nacos server has its own starter in nacos.ts), each a fat jar built by `e2e/peers/build.sh`, started as a `java` child process
  * on free ports of 127.0.0.1. A jar that was not built fails at once with JavaPeersNotBuiltError.
  * A peer's stdout and stderr are kept in a ring buffer and quoted in the error when it fails to become ready;
  * every peer still running when the test process exits is SIGKILLed.
@@ -23,10 +23,10 @@ export const JAVA_PEER_JVM_FLAGS: readonly string[] = Object.freeze([
   '-Xshare:auto',
 ]);
 
-export type JavaPeerModule = 'eureka-server' | 'spring-service' | 'dubbo-provider';
+export type JavaPeerModule = 'eureka-server' | 'spring-service' | 'dubbo-provider' | 'grpc-server';
 
 /** Every module build.sh makes (nacos-server is started by nacos.ts). */
-const ALL_MODULES = ['eureka-server', 'spring-service', 'dubbo-provider', 'nacos-server'] as const;
+const ALL_MODULES = ['eureka-server', 'spring-service', 'dubbo-provider', 'nacos-server', 'grpc-server'] as const;
 const BUILD_COMMAND = 'bash e2e/peers/build.sh';
 
 /**
@@ -362,4 +362,42 @@ export async function startDubboProvider(opts: StartDubboProviderOptions): Promi
     timeoutMs: opts.timeoutMs,
   });
   return { ...peer, name, triPort, dubboPort };
+}
+
+export interface StartJavaGrpcServerOptions {
+  /** Port to listen on; 0 (the default) lets the server pick a free one and report it. */
+  port?: number;
+  timeoutMs?: number;
+}
+
+export interface JavaGrpcServerPeer extends JavaPeer {
+  /** `127.0.0.1:<port>`, a target for @grpc/grpc-js clients. */
+  readonly address: string;
+  /** Same as stop(): SIGTERM, running calls get a second, open streams are then cancelled. */
+  close(): Promise<void>;
+}
+
+/** e2e/peers/grpc-server/src/main/proto: the root of `portico/java/v1/library.proto`, for proto-loader clients. */
+export const JAVA_GRPC_SERVER_PROTO_DIR: string = join(JAVA_PEERS_DIR, 'grpc-server', 'src', 'main', 'proto');
+
+/**
+ * A grpc-java 1.85 server of `portico.java.v1.Library` (google.api.http annotated methods over books kept in memory;
+ * see library.proto) with server reflection v1 and v1alpha, which serve protoc's descriptors with their method
+ * options. Listens on 127.0.0.1; resolves once it printed its bound port.
+ */
+export async function startJavaGrpcServer(opts: StartJavaGrpcServerOptions = {}): Promise<JavaGrpcServerPeer> {
+  const requested = opts.port ?? 0;
+  if (!(Number.isInteger(requested) && requested >= 0 && requested <= 65535)) {
+    throw new RangeError('startJavaGrpcServer: port must be an integer from 0 to 65535');
+  }
+  const jar = javaPeerJar('grpc-server');
+  const readyLine = /^PEER READY grpc=(\d+)$/m;
+  const peer = await startJavaPeer({
+    jar,
+    args: [`--port=${requested}`],
+    ready: { log: readyLine },
+    timeoutMs: opts.timeoutMs,
+  });
+  const port = Number(readyLine.exec(peer.output())?.[1]);
+  return { ...peer, port, address: `127.0.0.1:${port}`, close: peer.stop };
 }

@@ -24,10 +24,15 @@ test('a missing jar throws one error naming every missing jar and the build comm
     () => requireJavaPeerJar(jar('dubbo-provider'), dir),
     (err: unknown) => {
       assert.ok(err instanceof JavaPeersNotBuiltError);
-      assert.deepEqual(err.missing, [jar('spring-service'), jar('dubbo-provider'), jar('nacos-server')]);
+      assert.deepEqual(err.missing, [
+        jar('spring-service'),
+        jar('dubbo-provider'),
+        jar('nacos-server'),
+        jar('grpc-server'),
+      ]);
       assert.match(
         err.message,
-        /^the Java test peers are not built \(missing .*spring-service\.jar, .*dubbo-provider\.jar, .*nacos-server\.jar\); run: bash e2e\/peers\/build\.sh$/,
+        /^the Java test peers are not built \(missing .*spring-service\.jar, .*dubbo-provider\.jar, .*nacos-server\.jar, .*grpc-server\.jar\); run: bash e2e\/peers\/build\.sh$/,
       );
       assert.equal(err.stack, `JavaPeersNotBuiltError: ${err.message}`);
       return true;

@@ -42,7 +42,13 @@ export {
   type RouteRule,
   RouteSpec,
 } from './route.ts';
-export { type Endpoint, type HealthCheck, type OutlierDetection, ServiceSpec } from './service.ts';
+export {
+  type Endpoint,
+  GrpcTranscoding,
+  type HealthCheck,
+  type OutlierDetection,
+  ServiceSpec,
+} from './service.ts';
 export {
   candidateServiceNames,
   dubboServiceName,

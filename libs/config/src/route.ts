@@ -85,9 +85,10 @@ export const PathModifier = z.discriminatedUnion('type', [
 /**
  * What a backendRef points at (Gateway API `kind`; default `Service`). `Echo` is the proxy's built-in echo: it
  * answers 200 with the request head the proxy would send upstream (for demos and debugging), no Service needed.
- * `DirectResponse` answers with the DirectResponse resource of that name.
+ * `DirectResponse` answers with the DirectResponse resource of that name. `Grpc` transcodes HTTP/JSON to the gRPC
+ * methods of a Service (or discovered service) whose endpoints speak gRPC.
  */
-export const BackendKind = z.enum(['Service', 'Echo', 'DirectResponse']);
+export const BackendKind = z.enum(['Service', 'Echo', 'DirectResponse', 'Grpc']);
 
 /** Kinds answered inside the proxy: a name, no registry or port. */
 const IN_PROCESS_KINDS: ReadonlySet<string> = new Set(['Echo', 'DirectResponse']);

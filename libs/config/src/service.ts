@@ -59,6 +59,41 @@ export const ConnectionPool = z.strictObject({
   maxRequestsPerClient: z.number().int().min(0).max(1_000_000).optional(),
 });
 
+/** How HTTP/JSON is transcoded to this Service's gRPC methods (backendRefs of kind Grpc). */
+export const GrpcTranscoding = z
+  .strictObject({
+    /**
+     * Where the method descriptors come from: the endpoints' gRPC server reflection (the default), re-read every
+     * `refresh` and when the endpoints change; or a FileDescriptorSet (`protoc --include_imports
+     * --descriptor_set_out`, `buf build -o x.binpb`), base64.
+     */
+    reflection: z.strictObject({ refresh: Duration.default('60s') }).optional(),
+    descriptorSet: z
+      .base64()
+      .max(8 * 1024 * 1024)
+      .optional(),
+    /** Only these fully-qualified services (`pkg.Service`) are callable; default all but reflection and health. */
+    services: z
+      .array(z.string().regex(/^[A-Za-z_][\w.]*$/, 'a fully-qualified service name'))
+      .max(1000)
+      .optional(),
+    /** Request headers passed on as gRPC metadata (lower-case names); `-bin` values are base64. */
+    metadataHeaders: z
+      .array(z.string().regex(/^[a-z0-9-_.]+$/, 'a lower-case header name'))
+      .max(100)
+      .default([]),
+    /** JSON field names as in the .proto (`snake_case`) instead of lowerCamelCase. */
+    preserveProtoFieldNames: z.boolean().default(false),
+    /** Answer with every field, defaults included. */
+    emitDefaults: z.boolean().default(false),
+    /** Request JSON fields the message does not have are dropped instead of refused with 400. */
+    ignoreUnknownFields: z.boolean().default(false),
+  })
+  .superRefine((g, ctx) => {
+    if (g.reflection !== undefined && g.descriptorSet !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['descriptorSet'], message: 'set reflection or descriptorSet, not both' });
+  });
+
 export const ServiceSpec = z
   .strictObject({
     protocol: z.enum(['http', 'http2', 'grpc', 'dubbo']).default('http'),
@@ -76,8 +111,11 @@ export const ServiceSpec = z
     healthCheck: HealthCheck.optional(),
     outlierDetection: OutlierDetection.optional(),
     connectionPool: ConnectionPool.optional(),
+    grpc: GrpcTranscoding.optional(),
   })
   .superRefine((s, ctx) => {
+    if (s.grpc !== undefined && s.protocol !== 'grpc')
+      ctx.addIssue({ code: 'custom', path: ['grpc'], message: 'only with protocol grpc' });
     if (s.discovery !== undefined && s.endpoints.length > 0)
       ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'set endpoints or discovery, not both' });
     if (s.loadBalancer.type === 'ConsistentHash' && !s.loadBalancer.consistentHash)
@@ -93,3 +131,4 @@ export type Endpoint = z.infer<typeof Endpoint>;
 export type HealthCheck = z.infer<typeof HealthCheck>;
 export type OutlierDetection = z.infer<typeof OutlierDetection>;
 export type ConnectionPool = z.infer<typeof ConnectionPool>;
+export type GrpcTranscoding = z.infer<typeof GrpcTranscoding>;

@@ -2,6 +2,7 @@
 import type { BackendRef } from '@portico/config';
 import { directResponseKind } from './direct-response/index.ts';
 import { echoKind } from './echo/index.ts';
+import { grpcKind } from './grpc/index.ts';
 import type { BackendKindModule } from './kind.ts';
 import { serviceKind } from './service/index.ts';
 
@@ -9,4 +10,5 @@ export const BACKEND_KINDS: { readonly [K in NonNullable<BackendRef['kind']>]: B
   Service: serviceKind,
   Echo: echoKind,
   DirectResponse: directResponseKind,
+  Grpc: grpcKind,
 };

@@ -1,15 +1,28 @@
 /**
  * Upstream clusters outlive snapshots: one UpstreamCluster per (Service, port), kept while some snapshot uses it,
- * so pools and health state survive config changes.
+ * so pools and health state survive config changes. A backend kind may attach its own long-lived state to a
+ * cluster (a transcoder's descriptors and channels); it is closed with the cluster.
  */
 import type { Service } from '@portico/config';
 import { UpstreamCluster } from '@portico/upstream';
 
 const CLOSE_GRACE_MS = 5_000;
 
+/** State a backend kind keeps beside a cluster, for as long as the cluster lives. */
+export interface Attachment {
+  close(): void | Promise<void>;
+}
+
+interface Entry {
+  cluster: UpstreamCluster;
+  service: Service;
+  attachments: Map<string, Attachment>;
+}
+
 /** Keeps one UpstreamCluster per (service, port) across snapshots. */
 export class ClusterSet {
-  readonly #clusters = new Map<string, { cluster: UpstreamCluster; service: Service }>();
+  readonly #clusters = new Map<string, Entry>();
+  readonly #byCluster = new WeakMap<UpstreamCluster, Entry>();
 
   get(service: Service, port: number | undefined): UpstreamCluster {
     const key = port === undefined ? service.metadata.name : `${service.metadata.name}:${port}`;
@@ -17,7 +30,9 @@ export class ClusterSet {
     const entry = this.#clusters.get(key);
     if (entry === undefined) {
       const cluster = new UpstreamCluster(effective);
-      this.#clusters.set(key, { cluster, service: effective });
+      const created = { cluster, service: effective, attachments: new Map() };
+      this.#clusters.set(key, created);
+      this.#byCluster.set(cluster, created);
       return cluster;
     }
     if (!sameSpec(entry.service, effective)) {
@@ -27,21 +42,36 @@ export class ClusterSet {
     return entry.cluster;
   }
 
+  /** The attachment of `cluster` under `key`, made by `make` the first time. */
+  attachment<T extends Attachment>(cluster: UpstreamCluster, key: string, make: () => T): T {
+    const attachments = this.#byCluster.get(cluster)!.attachments;
+    let attached = attachments.get(key) as T | undefined;
+    if (attached === undefined) {
+      attached = make();
+      attachments.set(key, attached);
+    }
+    return attached;
+  }
+
   /** Closes clusters no snapshot uses any more; their in-flight requests finish first. */
   retain(used: ReadonlySet<UpstreamCluster>): void {
     for (const [key, entry] of this.#clusters) {
       if (used.has(entry.cluster)) continue;
       this.#clusters.delete(key);
       // Requests that took the previous snapshot may still be about to dispatch (or retry) on it.
-      setTimeout(() => void entry.cluster.close(), CLOSE_GRACE_MS).unref();
+      setTimeout(() => void closeEntry(entry), CLOSE_GRACE_MS).unref();
     }
   }
 
   async close(): Promise<void> {
-    const all = [...this.#clusters.values()].map((e) => e.cluster.close());
+    const all = [...this.#clusters.values()].map(closeEntry);
     this.#clusters.clear();
     await Promise.allSettled(all);
   }
+}
+
+async function closeEntry(entry: Entry): Promise<void> {
+  await Promise.allSettled([entry.cluster.close(), ...[...entry.attachments.values()].map((a) => a.close())]);
 }
 
 function withPort(service: Service, port: number): Service {

@@ -1,6 +1,7 @@
 import type { ConfigState } from '@portico/bus';
 import type { ServiceRef } from '@portico/config';
 import type { UpstreamCluster } from '@portico/upstream';
+import type { Attachment } from './clusters.ts';
 
 /** A backendRef that names a Service: by name, or with `registry` a discovered service, on an optional port. */
 export type ServiceBackendRef = ServiceRef & { registry?: string | undefined; port?: number | undefined };
@@ -10,4 +11,6 @@ export interface CompileEnv {
   readonly state: ConfigState;
   /** The cluster for a Service backendRef (static or discovered); undefined when it names nothing. */
   cluster(ref: ServiceBackendRef): UpstreamCluster | undefined;
+  /** Long-lived state of a backend kind beside `cluster` (made once, closed with the cluster). */
+  attachment<T extends Attachment>(cluster: UpstreamCluster, key: string, make: () => T): T;
 }

@@ -83,6 +83,7 @@ export function compileSnapshot(
       resolved.set(key, cluster);
       return cluster;
     },
+    attachment: (cluster, key, make) => clusters.attachment(cluster, key, make),
   };
   const serviceOrDiscovered = (name: string) => {
     const service = services.get(name);

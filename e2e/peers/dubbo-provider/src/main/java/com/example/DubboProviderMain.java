@@ -11,7 +11,8 @@ import org.apache.dubbo.config.ServiceConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
 
 /**
- * A Dubbo 3.3 provider of {@link DemoService} for discovery tests.
+ * A Dubbo 3.3 provider of {@link DemoService} (discovery tests) and {@link TypesService} (type mapping tests), both
+ * on the same protocols, registries, version and group.
  *
  * <p>Arguments (--key=value): registry (zookeeper://127.0.0.1:2181 or nacos://127.0.0.1:8848, required), name (app
  * name, default dubbo-provider), version, group, weight (default 100), tri-port (default 50051), dubbo-port (default
@@ -58,20 +59,32 @@ public final class DubboProviderMain {
     ServiceConfig<DemoService> service = new ServiceConfig<>();
     service.setInterface(DemoService.class);
     service.setRef(new DemoServiceImpl(name + ":" + triPort));
-    service.setProtocols(protocols);
-    if (args.containsKey("version")) service.setVersion(args.get("version"));
-    if (args.containsKey("group")) service.setGroup(args.get("group"));
-    service.setWeight(Integer.parseInt(args.getOrDefault("weight", "100")));
+    configure(service, protocols, args);
+
+    ServiceConfig<TypesService> types = new ServiceConfig<>();
+    types.setInterface(TypesService.class);
+    types.setRef(new TypesServiceImpl());
+    configure(types, protocols, args);
+    // TypesService#sleep outlives a caller's timeout on purpose; the provider-side timeout must not cut it short.
+    types.setTimeout(60_000);
 
     DubboBootstrap bootstrap = DubboBootstrap.getInstance()
         .application(application)
         .registry(registryConfig)
         .protocols(protocols)
-        .service(service);
+        .service(service)
+        .service(types);
     bootstrap.start();
     System.out.println("PEER READY tri=" + triPort + " dubbo=" + dubboPort + " registry=" + registry);
     System.out.flush();
     bootstrap.await();
+  }
+
+  private static void configure(ServiceConfig<?> service, List<ProtocolConfig> protocols, Map<String, String> args) {
+    service.setProtocols(protocols);
+    if (args.containsKey("version")) service.setVersion(args.get("version"));
+    if (args.containsKey("group")) service.setGroup(args.get("group"));
+    service.setWeight(Integer.parseInt(args.getOrDefault("weight", "100")));
   }
 
   private static Map<String, String> parse(String[] argv) {

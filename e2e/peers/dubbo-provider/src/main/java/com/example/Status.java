@@ -1,0 +1,7 @@
+package com.example;
+
+public enum Status {
+  NEW,
+  PAID,
+  SHIPPED
+}
