@@ -14,6 +14,7 @@ import {
   startGrpcServer,
   startJavaGrpcServer,
   TESTKIT_PROTOS_DIR,
+  waitUntil,
 } from '@portico/testkit';
 import { type Pipeline, startPipeline } from './helpers.ts';
 
@@ -283,5 +284,75 @@ describe('the server going away', () => {
     const down = await call('brief.test', '/portico.test.Echo/Say', json({ message: 'down' }));
     assert.equal(down.status, 503);
     assert.equal((await down.json()).code, 14);
+  });
+});
+
+describe('live changes', () => {
+  test('a method deployed later (server restarted with one more service) answers without a Portico restart', async () => {
+    const only = { dir: TESTKIT_PROTOS_DIR, files: ['portico/test/echo.proto'] };
+    let server = await startGrpcServer({ protos: only });
+    const port = server.port;
+    try {
+      await pipeline.put(service('rolling', port));
+      await pipeline.put(route('rolling', 'rolling.test', 'rolling'));
+      const before = await call('rolling.test', '/portico.test.Echo/Say', json({ message: 'v1' }));
+      assert.equal(before.status, 200);
+      const missing = await call('rolling.test', '/portico.test.v1.Greeter/SayHello', json({ name: 'new' }));
+      assert.equal(missing.status, 404);
+      await server.close();
+      server = await startGrpcServer({ port });
+      // A method not known yet re-reads reflection, at most every 5 s: the new method answers within that.
+      const hello = await waitUntil(
+        'the new method to answer',
+        async () => {
+          const res = await call('rolling.test', '/portico.test.v1.Greeter/SayHello', json({ name: 'new' }));
+          return res.status === 200 ? res.json() : undefined;
+        },
+        { timeoutMs: 10_000, everyMs: 250 },
+      );
+      assert.deepEqual(hello, { message: 'Hello new' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a mapping changed under load (a new descriptor set): the new path answers, no request fails', async () => {
+    const echoOnly = await protoDescriptorSet(TESTKIT_PROTOS_DIR, ['portico/test/echo.proto']);
+    const withGreeter = await protoDescriptorSet(TESTKIT_PROTOS_DIR, [
+      'portico/test/echo.proto',
+      'portico/test/greeter.proto',
+    ]);
+    const set = (bytes: Uint8Array) =>
+      service('mapped', echo.port, { descriptorSet: Buffer.from(bytes).toString('base64') });
+    await pipeline.put(set(echoOnly));
+    await pipeline.put(route('mapped', 'mapped.test', 'mapped'));
+    assert.equal((await call('mapped.test', '/v1/greet/ada')).status, 404);
+    const statuses: number[] = [];
+    let loading = true;
+    const load = (async () => {
+      while (loading) {
+        const batch = await Promise.all(
+          Array.from({ length: 8 }, () => call('mapped.test', '/portico.test.Echo/Say', json({ message: 'load' }))),
+        );
+        statuses.push(...batch.map((r) => r.status));
+      }
+    })();
+    await pipeline.put(set(withGreeter));
+    const greet = await waitUntil(
+      'the annotated path to answer',
+      async () => {
+        const res = await call('mapped.test', '/v1/greet/ada');
+        return res.status === 200 ? res.json() : undefined;
+      },
+      { timeoutMs: 5_000, everyMs: 50 },
+    );
+    loading = false;
+    await load;
+    assert.deepEqual(greet, { message: 'Hello ada' });
+    assert.ok(statuses.length >= 16, `${statuses.length} requests under load`);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+    );
   });
 });
