@@ -86,9 +86,10 @@ export const PathModifier = z.discriminatedUnion('type', [
  * What a backendRef points at (Gateway API `kind`; default `Service`). `Echo` is the proxy's built-in echo: it
  * answers 200 with the request head the proxy would send upstream (for demos and debugging), no Service needed.
  * `DirectResponse` answers with the DirectResponse resource of that name. `Grpc` transcodes HTTP/JSON to the gRPC
- * methods of a Service (or discovered service) whose endpoints speak gRPC.
+ * methods of a Service (or discovered service) whose endpoints speak gRPC; `Dubbo` to the methods of a Dubbo
+ * interface (`name` with `registry`, or a Service whose `discovery` names one), on its `dubbo` endpoints.
  */
-export const BackendKind = z.enum(['Service', 'Echo', 'DirectResponse', 'Grpc']);
+export const BackendKind = z.enum(['Service', 'Echo', 'DirectResponse', 'Grpc', 'Dubbo']);
 
 /** Kinds answered inside the proxy: a name, no registry or port. */
 const IN_PROCESS_KINDS: ReadonlySet<string> = new Set(['Echo', 'DirectResponse']);

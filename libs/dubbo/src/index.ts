@@ -24,3 +24,4 @@ export {
   type JsonToJavaOptions,
   jsonToJava,
 } from './json-to-java.ts';
+export * from './transcoder.ts';

@@ -9,6 +9,7 @@ Run the gateway:
   front-proxy   the data plane alone, reading config from NATS
   discovery-syncer
                 registries (Nacos, ZooKeeper, Consul, Eureka, DNS, static) -> endpoint sets in NATS
+  transcoder    HTTP/JSON -> gRPC and Dubbo in its own process, behind a front proxy started with --transcoder
 
 Manage config:
   validate      check config files locally (needs no server)
@@ -79,7 +80,7 @@ Flags:
                             (names and defaults: README "Edge defaults")
   --admin-allowed-host NAME another Host the admin API answers to (repeatable), e.g. its DNS name`,
   'front-proxy': `Usage: portico front-proxy --nats URL [--proxy-port N] [--proxy-host ADDR] [--admin-port M]
-                           [--tls-port P] [--log-level LEVEL] [--workers N]
+                           [--tls-port P] [--log-level LEVEL] [--workers N] [--transcoder HOST:PORT]
 
 Runs the data plane alone: reads config from NATS, serves traffic, and answers /metrics, /healthz and
 /readyz (and the config API) on the admin port.
@@ -96,7 +97,23 @@ Flags:
   --trusted-proxies LIST    proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated (default none)
   --proxy-option NAME=VALUE an edge setting, repeatable: timeouts, HTTP/2 limits, body and head sizes, path policy
                             (names and defaults: README "Edge defaults")
-  --admin-allowed-host NAME another Host the admin API answers to (repeatable), e.g. its DNS name`,
+  --admin-allowed-host NAME another Host the admin API answers to (repeatable), e.g. its DNS name
+  --transcoder HOST:PORT    send requests of Grpc and Dubbo backendRefs to \`portico transcoder\` there (default: in-process)`,
+  transcoder: `Usage: portico transcoder --nats URL [--proxy-port N] [--proxy-host ADDR] [--admin-port M]
+                          [--log-level LEVEL]
+
+Transcodes HTTP/JSON to gRPC and Dubbo in a process of its own, for teams that deploy it apart from the front proxy:
+reads the same config from NATS and serves what a front proxy started with --transcoder HOST:PORT sends it
+(requests of backendRefs of kinds Grpc and Dubbo, Host and path as the client sent them). Policies run at the front
+proxy, not here.
+
+Flags:
+  --nats URL         NATS server (env PORTICO_NATS_URL; required)
+  --proxy-port N     the transcoder's HTTP port (default 8081)
+  --proxy-host ADDR  its address (default 127.0.0.1)
+  --admin-port M     admin API port (default 9903)
+  --admin-host H     admin API address (default 127.0.0.1)
+  --log-level LEVEL  log level (default info)`,
   'discovery-syncer': `Usage: portico discovery-syncer --nats URL [--admin-port M] [--log-level LEVEL]
 
 Watches the Registry resources in NATS and keeps one EndpointSet per discovered service there

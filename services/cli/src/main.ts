@@ -20,6 +20,10 @@ const LISTEN_DEFAULTS = {
   // The syncer's own admin port (/metrics, /healthz) differs so it can share a host with a proxy.
   syncerAdminPort: 9902,
   adminHost: '127.0.0.1',
+  // The transcoder is an internal hop beside a front proxy: its own ports, loopback unless told otherwise.
+  transcoderPort: 8081,
+  transcoderHost: '127.0.0.1',
+  transcoderAdminPort: 9903,
 };
 
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
@@ -38,6 +42,7 @@ const SERVE = {
   nats: { type: 'string' },
   'log-level': { type: 'string' },
   workers: { type: 'string' },
+  transcoder: { type: 'string' },
 } as const;
 
 const COMMAND_OPTIONS: Record<string, Options> = {
@@ -48,6 +53,15 @@ const COMMAND_OPTIONS: Record<string, Options> = {
   schema: { ...HELP },
   standalone: { ...HELP, ...SERVE },
   'front-proxy': { ...HELP, ...SERVE },
+  transcoder: {
+    ...HELP,
+    nats: SERVE.nats,
+    'proxy-port': SERVE['proxy-port'],
+    'proxy-host': SERVE['proxy-host'],
+    'admin-port': SERVE['admin-port'],
+    'admin-host': SERVE['admin-host'],
+    'log-level': SERVE['log-level'],
+  },
   'discovery-syncer': {
     ...HELP,
     nats: SERVE.nats,
@@ -145,21 +159,35 @@ export async function main(argv: readonly string[], out: Output = processOutput)
         const { serveUntilSignal } = await import('./commands/serve.ts');
         return await serveUntilSignal(
           {
-            mode: command as 'standalone' | 'front-proxy' | 'discovery-syncer',
+            mode: command as 'standalone' | 'front-proxy' | 'discovery-syncer' | 'transcoder',
             config: s('config') ?? env('PORTICO_CONFIG'),
             nats: s('nats') ?? env('PORTICO_NATS_URL'),
-            proxyPort: port('proxy-port', s('proxy-port'), LISTEN_DEFAULTS.proxyPort)!,
-            proxyHost: host('proxy-host', s('proxy-host')) ?? LISTEN_DEFAULTS.proxyHost,
+            proxyPort: port(
+              'proxy-port',
+              s('proxy-port'),
+              command === 'transcoder' ? LISTEN_DEFAULTS.transcoderPort : LISTEN_DEFAULTS.proxyPort,
+            )!,
+            proxyHost:
+              host('proxy-host', s('proxy-host')) ??
+              (command === 'transcoder' ? LISTEN_DEFAULTS.transcoderHost : LISTEN_DEFAULTS.proxyHost),
             adminPort: port(
               'admin-port',
               s('admin-port'),
-              command === 'discovery-syncer' ? LISTEN_DEFAULTS.syncerAdminPort : LISTEN_DEFAULTS.adminPort,
+              command === 'discovery-syncer'
+                ? LISTEN_DEFAULTS.syncerAdminPort
+                : command === 'transcoder'
+                  ? LISTEN_DEFAULTS.transcoderAdminPort
+                  : LISTEN_DEFAULTS.adminPort,
             )!,
             adminHost: host('admin-host', s('admin-host')) ?? LISTEN_DEFAULTS.adminHost,
             tlsPort: port('tls-port', s('tls-port'), undefined),
             logLevel: s('log-level') ?? 'info',
             workers: workerCount(s('workers')),
-            proxyTuning: parseProxyTuning((v['proxy-option'] as string[] | undefined) ?? [], s('trusted-proxies')),
+            proxyTuning: parseProxyTuning(
+              (v['proxy-option'] as string[] | undefined) ?? [],
+              s('trusted-proxies'),
+              s('transcoder'),
+            ),
             adminAllowedHosts: (v['admin-allowed-host'] as string[] | undefined) ?? [],
           },
           out,

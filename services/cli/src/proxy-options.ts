@@ -23,6 +23,7 @@ export type ProxyTuning = Pick<
   | 'http2StreamResetRate'
   | 'http2MaxSessionMemoryMb'
   | 'tlsMinVersion'
+  | 'transcoder'
 >;
 
 const NUMERIC = [
@@ -47,8 +48,13 @@ const PATH_CHOICES = {
 
 export const PROXY_OPTION_NAMES: readonly string[] = [...NUMERIC, 'tlsMinVersion', ...Object.keys(PATH_CHOICES)];
 
-export function parseProxyTuning(options: readonly string[], trustedProxies: string | undefined): ProxyTuning {
+export function parseProxyTuning(
+  options: readonly string[],
+  trustedProxies: string | undefined,
+  transcoder?: string,
+): ProxyTuning {
   const tuning: ProxyTuning = {};
+  if (transcoder !== undefined) tuning.transcoder = transcoder;
   if (trustedProxies !== undefined)
     tuning.trustedProxies = trustedProxies
       .split(',')

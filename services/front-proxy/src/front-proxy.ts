@@ -106,6 +106,11 @@ export interface FrontProxyOptions {
   edgeLogIntervalMs?: number;
   /** Gateway-, route- and backend-level policies compiled into every snapshot (pipeline/policies.ts). Default none. */
   policies?: PolicySource;
+  /**
+   * `host:port` of a transcoder service (`portico transcoder`): requests to RPC backends (kinds Grpc, Dubbo) go there to
+   * be transcoded, instead of being transcoded in this process. Default: in this process.
+   */
+  transcoder?: string;
   /** How long close() waits for in-flight requests. Default 10 s. */
   drainMs?: number;
   /**
@@ -209,13 +214,14 @@ export async function startFrontProxy(options: FrontProxyOptions): Promise<Front
   const { logger, metrics } = opts;
   const edge = new EdgeRejections(logger, metrics, opts.edgeLogIntervalMs);
   const clusters = new ClusterSet();
+  const transcoder = opts.transcoder === undefined ? undefined : hostPort('transcoder', opts.transcoder);
   let snapshot: Snapshot | undefined;
   let certificates: CertificateStore = buildCertificateStore([], tlsPolicy);
 
   const apply = (state: ConfigState): void => {
     const started = performance.now();
     try {
-      const next = compileSnapshot(state, clusters, metrics, { policies: opts.policies });
+      const next = compileSnapshot(state, clusters, metrics, { policies: opts.policies, transcoder });
       certificates = buildCertificateStore(next.certificates, tlsPolicy);
       // Clients that send no SNI get the default certificate (with the policy: options left out reset to Node's).
       if (tlsServer !== undefined && certificates.defaultOptions !== undefined)
@@ -386,4 +392,13 @@ function withoutUndefined<T extends object>(o: T): Partial<T> {
 function track(sessions: Set<Http2Session>, session: Http2Session): void {
   sessions.add(session);
   session.once('close', () => sessions.delete(session));
+}
+
+/** `host:port` (IPv6 in brackets) as an endpoint; a TypeError naming the option otherwise. */
+function hostPort(option: string, value: string): { address: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
+  const port = m === null ? 0 : Number(m[3]);
+  if (m === null || port < 1 || port > 65535)
+    throw new TypeError(`${option} must be host:port (e.g. 127.0.0.1:8081), got ${JSON.stringify(value)}`);
+  return { address: m[1] ?? m[2]!, port };
 }

@@ -1,6 +1,7 @@
 /** The backend kinds the data plane knows, by backendRef `kind`. A new kind is one folder and one line here. */
 import type { BackendRef } from '@portico/config';
 import { directResponseKind } from './direct-response/index.ts';
+import { dubboKind } from './dubbo/index.ts';
 import { echoKind } from './echo/index.ts';
 import { grpcKind } from './grpc/index.ts';
 import type { BackendKindModule } from './kind.ts';
@@ -11,4 +12,5 @@ export const BACKEND_KINDS: { readonly [K in NonNullable<BackendRef['kind']>]: B
   Echo: echoKind,
   DirectResponse: directResponseKind,
   Grpc: grpcKind,
+  Dubbo: dubboKind,
 };

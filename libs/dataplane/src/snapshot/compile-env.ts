@@ -2,6 +2,7 @@ import type { ConfigState } from '@portico/bus';
 import type { ServiceRef } from '@portico/config';
 import type { UpstreamCluster } from '@portico/upstream';
 import type { Attachment } from './clusters.ts';
+import type { EndpointProtocols } from './discovered.ts';
 
 /** A backendRef that names a Service: by name, or with `registry` a discovered service, on an optional port. */
 export type ServiceBackendRef = ServiceRef & { registry?: string | undefined; port?: number | undefined };
@@ -9,8 +10,11 @@ export type ServiceBackendRef = ServiceRef & { registry?: string | undefined; po
 /** What filters, policies and backend kinds compile against: one config state, one set of clusters. */
 export interface CompileEnv {
   readonly state: ConfigState;
-  /** The cluster for a Service backendRef (static or discovered); undefined when it names nothing. */
-  cluster(ref: ServiceBackendRef): UpstreamCluster | undefined;
+  /**
+   * The cluster for a Service backendRef (static or discovered); undefined when it names nothing. A discovered
+   * service's endpoints are those speaking `protocols` (default http: http, http2, grpc, tri).
+   */
+  cluster(ref: ServiceBackendRef, protocols?: EndpointProtocols): UpstreamCluster | undefined;
   /** Long-lived state of a backend kind beside `cluster` (made once, closed with the cluster). */
   attachment<T extends Attachment>(cluster: UpstreamCluster, key: string, make: () => T): T;
 }

@@ -9,8 +9,13 @@ import {
   type ServiceSpec,
 } from '@portico/config';
 
-/** Protocols the HTTP proxy can speak to; `dubbo` endpoints are the transcoder's. */
-const HTTP_PROTOCOLS = new Set(['http', 'http2', 'grpc', 'tri']);
+/** Which endpoints of a discovered service a backend uses: what the HTTP proxy speaks, or Dubbo's own protocol. */
+export type EndpointProtocols = 'http' | 'dubbo';
+
+const PROTOCOLS: Record<EndpointProtocols, ReadonlySet<string>> = {
+  http: new Set(['http', 'http2', 'grpc', 'tri']),
+  dubbo: new Set(['dubbo']),
+};
 
 /** Discovered services by registry and name, for one snapshot. */
 export class DiscoveredIndex {
@@ -27,7 +32,12 @@ export class DiscoveredIndex {
    * The Service a discovered backend stands for: `base` (a Service with `discovery`, for its balancing and health
    * settings) or defaults, with the set's routable endpoints. undefined when the Registry doesn't exist.
    */
-  service(name: string, ref: ServiceRef & { registry: string }, base?: Service): Service | undefined {
+  service(
+    name: string,
+    ref: ServiceRef & { registry: string },
+    base?: Service,
+    protocols: EndpointProtocols = 'http',
+  ): Service | undefined {
     const registry = this.#registries.get(ref.registry);
     if (registry === undefined) return undefined;
     const candidates = candidateServiceNames(registry.spec, ref);
@@ -37,7 +47,7 @@ export class DiscoveredIndex {
       if (set !== undefined) break;
     }
     const endpoints = (set?.spec.endpoints ?? [])
-      .filter((e) => e.healthy && e.weight > 0 && HTTP_PROTOCOLS.has(e.protocol))
+      .filter((e) => e.healthy && e.weight > 0 && PROTOCOLS[protocols].has(e.protocol))
       .map((e) =>
         e.zone === undefined
           ? { address: e.address, port: e.port, weight: e.weight }

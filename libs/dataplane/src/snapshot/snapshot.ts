@@ -5,7 +5,7 @@
  * the compiled rule straight to the request.
  */
 import type { ConfigState } from '@portico/bus';
-import { type Certificate, DEFAULT_UPGRADES, durationMs, type RouteRule } from '@portico/config';
+import { type Certificate, DEFAULT_UPGRADES, durationMs, type RouteRule, type Service } from '@portico/config';
 import type { ProxyMetrics, RouteObserver } from '@portico/observability';
 import { compileRoutes, type RouteTable } from '@portico/router';
 import { type RetryPolicy, retryPolicyFrom, type UpstreamCluster } from '@portico/upstream';
@@ -17,7 +17,7 @@ import { type PhaseLists, type Phases, phaseLists } from '../pipeline/phases.ts'
 import { NO_POLICIES, orderedPhases, type PolicySource } from '../pipeline/policies.ts';
 import type { ClusterSet } from './clusters.ts';
 import type { CompileEnv, ServiceBackendRef } from './compile-env.ts';
-import { DiscoveredIndex } from './discovered.ts';
+import { DiscoveredIndex, type EndpointProtocols } from './discovered.ts';
 
 export interface CompiledBackend {
   name: string;
@@ -55,6 +55,25 @@ export interface Snapshot {
 export interface CompileOptions {
   /** Gateway-, route- and backend-level policies; default none. */
   policies?: PolicySource | undefined;
+  /**
+   * The transcoder service (`portico transcoder`): backends of the RPC kinds (Grpc) are sent to it as they
+   * came, to be transcoded there, instead of in this process. Default: transcoded here.
+   */
+  transcoder?: { address: string; port: number } | undefined;
+}
+
+/** Backend kinds a transcoder serves. */
+export const RPC_KINDS: ReadonlySet<string> = new Set(['Grpc', 'Dubbo']);
+
+/** The Service a remote transcoder is reached through: HTTP/1.1 keep-alive, like any Service. */
+function transcoderService(address: string, port: number): Service {
+  return {
+    apiVersion: 'portico.dev/v1',
+    kind: 'Service',
+    // Parentheses are in no Service or discovered name, so this cluster never shares a key with one.
+    metadata: { name: '(transcoder)' },
+    spec: { protocol: 'http', endpoints: [{ address, port, weight: 1 }], loadBalancer: { type: 'RoundRobin' } },
+  };
 }
 
 export function compileSnapshot(
@@ -70,14 +89,21 @@ export function compileSnapshot(
   const resolved = new Map<string, UpstreamCluster | undefined>();
   const env: CompileEnv = {
     state,
-    cluster(ref: ServiceBackendRef) {
-      const key = `${ref.registry ?? ''}\u0000${ref.name}\u0000${ref.version ?? ''}\u0000${ref.group ?? ''}\u0000${ref.port ?? ''}`;
+    cluster(ref: ServiceBackendRef, protocols: EndpointProtocols = 'http') {
+      const key = `${ref.registry ?? ''}\u0000${ref.name}\u0000${ref.version ?? ''}\u0000${ref.group ?? ''}\u0000${ref.port ?? ''}\u0000${protocols}`;
       if (resolved.has(key)) return resolved.get(key);
+      // '/' can't appear in a Service name, so a discovered backend's cluster never collides with one; the
+      // Dubbo endpoints of a service are a cluster of their own, apart from its HTTP ones.
+      const suffix = protocols === 'http' ? '' : ` (${protocols})`;
       const service =
-        // '/' can't appear in a Service name, so a discovered backend's cluster never collides with one.
         ref.registry !== undefined
-          ? discovered.service(`${ref.registry}/${ref.name}`, { ...ref, registry: ref.registry })
-          : serviceOrDiscovered(ref.name);
+          ? discovered.service(
+              `${ref.registry}/${ref.name}${suffix}`,
+              { ...ref, registry: ref.registry },
+              undefined,
+              protocols,
+            )
+          : serviceOrDiscovered(ref.name, suffix, protocols);
       const cluster = service === undefined ? undefined : clusters.get(service, ref.port);
       if (cluster !== undefined) used.add(cluster);
       resolved.set(key, cluster);
@@ -85,12 +111,20 @@ export function compileSnapshot(
     },
     attachment: (cluster, key, make) => clusters.attachment(cluster, key, make),
   };
-  const serviceOrDiscovered = (name: string) => {
+  const serviceOrDiscovered = (name: string, suffix: string, protocols: EndpointProtocols) => {
     const service = services.get(name);
     const d = service?.spec.discovery;
-    return d === undefined ? service : discovered.service(name, d, service);
+    if (d === undefined) return service;
+    return discovered.service(`${name}${suffix}`, d, service, protocols);
   };
+
   const policies = options.policies?.(state, env) ?? NO_POLICIES;
+  let remote: BackendTarget | undefined;
+  if (options.transcoder !== undefined) {
+    const cluster = clusters.get(transcoderService(options.transcoder.address, options.transcoder.port), undefined);
+    used.add(cluster);
+    remote = { handler: cluster };
+  }
   const gatewayPhases = orderedPhases(policies.gateway());
 
   const compileRule = (routeName: string, rule: RouteRule, index: number): CompiledRule => {
@@ -102,7 +136,7 @@ export function compileSnapshot(
         name: ref.name,
         kind,
         weight: ref.weight,
-        target: BACKEND_KINDS[kind].compile(ref, env),
+        target: remote !== undefined && RPC_KINDS.has(kind) ? remote : BACKEND_KINDS[kind].compile(ref, env),
         phases: phaseLists(orderedPhases(policies.backend(kind, ref.name))),
         observer: metrics.forRoute(routeName, ref.name),
       };

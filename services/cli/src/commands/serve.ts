@@ -46,7 +46,7 @@ function metricsFor(opts: ServeOptions): Pick<ServiceDeps, 'registry' | 'metrics
 /** Starts the mode; on any failure, closes what already started and rethrows. */
 export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
   checkMode(opts);
-  checkPorts(opts, runsProxy(opts.mode));
+  checkPorts(opts, runsProxy(opts.mode) || opts.mode === 'transcoder');
   const config = loadStartConfig(opts.config, out);
   const logger = createLogger({ level: opts.logLevel, name: `portico-${opts.mode}` });
   const { registry, metrics } = metricsFor(opts);
@@ -71,14 +71,20 @@ export async function serve(opts: ServeOptions, out: Output): Promise<Running> {
     const proxy = mode.proxy === undefined ? undefined : services.get(mode.proxy);
     const admin = services.get(mode.admin);
     const tls = proxy?.tlsPort === undefined ? '' : ` ${listenUrl('https', opts.proxyHost, proxy.tlsPort)}`;
-    const listening = proxy === undefined ? '' : ` proxy ${listenUrl('http', opts.proxyHost, proxy.port)}${tls}`;
+    const transcoder = mode.transcoder === undefined ? undefined : services.get(mode.transcoder);
+    const listening =
+      proxy !== undefined
+        ? ` proxy ${listenUrl('http', opts.proxyHost, proxy.port)}${tls}`
+        : transcoder !== undefined
+          ? ` transcoder ${listenUrl('http', opts.proxyHost, transcoder.port)}`
+          : '';
     const workers = usesWorkers(opts) ? ` (${opts.workers} workers)` : '';
     out.out(`portico listening:${listening} admin ${listenUrl('http', opts.adminHost, admin.port)}${workers}`);
 
     const running = services;
     let closing: Promise<void> | undefined;
     return {
-      proxyPort: proxy?.port ?? 0,
+      proxyPort: proxy?.port ?? transcoder?.port ?? 0,
       adminPort: admin.port,
       close: () => {
         closing ??= running.close().then(release);

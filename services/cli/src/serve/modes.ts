@@ -7,17 +7,19 @@ import { type AdminApiServiceOptions, adminApiService, type RunningAdminApi } fr
 import { discoverySyncerService } from '@portico/discovery-syncer';
 import { frontProxyService } from '@portico/front-proxy';
 import { type RunningService, type Service, ServiceStartError, withOptions } from '@portico/runtime';
+import { transcoderService } from '@portico/transcoder';
 import { CliUsageError } from '../errors.ts';
 import { adminListenError, proxyListenError } from './listen.ts';
 import type { Mode, ServeOptions } from './options.ts';
 import { proxyWorkersService } from './proxy-workers.ts';
 
-type Part = 'discovery-syncer' | 'admin-api' | 'proxy';
+type Part = 'discovery-syncer' | 'admin-api' | 'proxy' | 'transcoder';
 
 export const MODE_SERVICES: Record<Mode, readonly Part[]> = {
   standalone: ['discovery-syncer', 'admin-api', 'proxy'],
   'front-proxy': ['admin-api', 'proxy'],
   'discovery-syncer': ['discovery-syncer', 'admin-api'],
+  transcoder: ['admin-api', 'transcoder'],
 };
 
 export function runsProxy(mode: Mode): boolean {
@@ -47,6 +49,7 @@ export interface ModeServices {
   list: Service<object, RunningService>[];
   admin: Service<object, RunningAdminApi>;
   proxy: Service<object, ProxyPorts> | undefined;
+  transcoder: Service<object, RunningService & { port: number }> | undefined;
 }
 
 /** The mode's services with their settings; `isReady` is what the admin API's /readyz answers. */
@@ -70,18 +73,27 @@ export function modeServices(opts: ServeOptions, isReady: AdminApiServiceOptions
           tuning: opts.proxyTuning,
         })
       : withOptions(frontProxyService, { port: opts.proxyPort, host: opts.proxyHost, ...tlsPort, ...opts.proxyTuning });
+  const transcoder =
+    opts.mode === 'transcoder'
+      ? withOptions(transcoderService, { port: opts.proxyPort, host: opts.proxyHost })
+      : undefined;
   const parts: Record<Part, Service<object, RunningService> | undefined> = {
     'discovery-syncer': discoverySyncerService,
     'admin-api': admin,
     proxy,
+    transcoder,
   };
-  return { list: MODE_SERVICES[opts.mode].map((p) => parts[p]!), admin, proxy };
+  return { list: MODE_SERVICES[opts.mode].map((p) => parts[p]!), admin, proxy, transcoder };
 }
 
 /** A service's failed start as the CLI explains it: a bind failure in one line naming the flag to change. */
 export function explainStartFailure(err: unknown, opts: ServeOptions): unknown {
   if (!(err instanceof ServiceStartError)) return err;
-  if (err.service === frontProxyService.name || err.service === proxyWorkersService.name)
+  if (
+    err.service === frontProxyService.name ||
+    err.service === proxyWorkersService.name ||
+    err.service === transcoderService.name
+  )
     return proxyListenError(err.cause, opts);
   if (err.service === adminApiService.name) return adminListenError(err.cause);
   return err.cause;

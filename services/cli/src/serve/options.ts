@@ -1,14 +1,15 @@
 /** What `portico standalone | front-proxy | discovery-syncer` are started with, and what a started gateway is. */
 import type { ProxyTuning } from '../proxy-options.ts';
 
-export type Mode = 'standalone' | 'front-proxy' | 'discovery-syncer';
+export type Mode = 'standalone' | 'front-proxy' | 'discovery-syncer' | 'transcoder';
 
 export interface ServeOptions {
   mode: Mode;
   config?: string | undefined;
   nats?: string | undefined;
+  /** The proxy's port; the transcoder's in the transcoder mode. */
   proxyPort: number;
-  /** The proxy's bind address (HTTP and TLS). */
+  /** The proxy's bind address (HTTP and TLS); the transcoder's in the transcoder mode. */
   proxyHost: string;
   adminPort: number;
   adminHost: string;

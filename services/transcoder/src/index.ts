@@ -1,0 +1,1 @@
+export { type RunningTranscoder, type TranscoderServiceOptions, transcoderService } from './service.ts';
