@@ -25,6 +25,7 @@ export {
   type Resource,
   type ResourceOf,
   type Route,
+  type RpcMapping,
   resourceSchemas,
   type Service,
   specSchemas,
@@ -42,6 +43,16 @@ export {
   type RouteRule,
   RouteSpec,
 } from './route.ts';
+export {
+  JavaTypeName,
+  RPC_MAPPING_MAX_METHODS,
+  RpcAttachment,
+  RpcHttpBinding,
+  RpcMappingSpec,
+  RpcMethodMapping,
+  RpcParam,
+  RpcParamSource,
+} from './rpc-mapping.ts';
 export {
   type Endpoint,
   GrpcTranscoding,

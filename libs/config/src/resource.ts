@@ -5,6 +5,7 @@ import { DirectResponseSpec } from './direct-response.ts';
 import { EndpointSetSpec } from './endpoint-set.ts';
 import { RegistrySpec } from './registry.ts';
 import { RouteSpec } from './route.ts';
+import { RpcMappingSpec } from './rpc-mapping.ts';
 import { ServiceSpec } from './service.ts';
 
 export const API_VERSION = 'portico.dev/v1';
@@ -17,6 +18,7 @@ export const specSchemas = {
   Registry: RegistrySpec,
   EndpointSet: EndpointSetSpec,
   DirectResponse: DirectResponseSpec,
+  RpcMapping: RpcMappingSpec,
 } as const;
 
 export type Kind = keyof typeof specSchemas;
@@ -69,6 +71,7 @@ export const CertificateResource = envelope('Certificate');
 export const RegistryResource = envelope('Registry');
 export const EndpointSetResource = envelope('EndpointSet');
 export const DirectResponseResource = envelope('DirectResponse');
+export const RpcMappingResource = envelope('RpcMapping');
 
 export const resourceSchemas = {
   Route: RouteResource,
@@ -77,6 +80,7 @@ export const resourceSchemas = {
   Registry: RegistryResource,
   EndpointSet: EndpointSetResource,
   DirectResponse: DirectResponseResource,
+  RpcMapping: RpcMappingResource,
 } as const satisfies Record<Kind, z.ZodType>;
 
 export type Route = z.infer<typeof RouteResource>;
@@ -85,6 +89,7 @@ export type Certificate = z.infer<typeof CertificateResource>;
 export type DirectResponse = z.infer<typeof DirectResponseResource>;
 export type Registry = z.infer<typeof RegistryResource>;
 export type EndpointSet = z.infer<typeof EndpointSetResource>;
+export type RpcMapping = z.infer<typeof RpcMappingResource>;
 export type ResourceOf<K extends Kind> = z.infer<(typeof resourceSchemas)[K]>;
 export type Resource = { [K in Kind]: ResourceOf<K> }[Kind];
 export type Metadata = z.infer<typeof Metadata>;

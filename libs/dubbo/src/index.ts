@@ -24,4 +24,6 @@ export {
   type JsonToJavaOptions,
   jsonToJava,
 } from './json-to-java.ts';
+export * from './metadata.ts';
+export * from './rpc-mapping.ts';
 export * from './transcoder.ts';

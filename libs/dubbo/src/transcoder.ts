@@ -7,8 +7,11 @@
  * `GET` calls a method without arguments. Parameter types may be given in the `x-dubbo-types` header or the
  * `types` query parameter (`java.lang.String,int,java.util.Map<java.lang.String,java.lang.Object>`).
  *
- * Without parameter types the call is `$invoke(method, null, args)`: Dubbo 3.3's GenericFilter finds the method by
- * its name (it must not be overloaded) and PojoUtils converts each JSON value to the parameter's real type.
+ * With the `signatures` option (metadata.ts), a call without parameter types is typed from the signatures the
+ * provider publishes, as if the client had sent them; a method they lack is a 404 before any call.
+ * Without parameter types or signatures the call is `$invoke(method, null, args)`: Dubbo 3.3's GenericFilter finds
+ * the method by its name (it must not be overloaded) and PojoUtils converts each JSON value to the parameter's real
+ * type.
  * Checked against the Dubbo 3.3 provider of e2e/peers (TypesService), what round-trips this way:
  * - int, Integer, long, Long (beyond 2^53 sent and answered as a decimal string), double, boolean, String, null;
  * - BigDecimal and BigInteger as decimal strings (or numbers), enums by constant name, LocalDateTime as its ISO
@@ -49,6 +52,8 @@ import { typed } from './hessian.ts';
 import { javaToJson } from './java-to-json.ts';
 import { parseJavaType } from './java-types.ts';
 import { jsonToJava } from './json-to-java.ts';
+import { type DubboServiceKey, type DubboSignatureSource, typedByMetadata } from './metadata.ts';
+import type { RpcMethodMatch, RpcRoutes } from './rpc-mapping.ts';
 
 /** What the transcoder needs of a cluster: an endpoint per call. */
 export interface DubboEndpointPicker {
@@ -66,6 +71,14 @@ export interface DubboTranscoderOptions {
   maxBodyBytes: number;
   /** Settings of the transcoder's own DubboClient (connections per endpoint, heartbeats...). */
   client?: Omit<DubboClientOptions, 'timeoutMs'> | undefined;
+  /**
+   * Method signatures published by the provider (see metadata.ts): a call without explicit types is typed by them,
+   * and a method they lack is a 404 before any call. Without them, or when a provider publishes none, the call is
+   * the untyped `$invoke(method, null, args)`.
+   */
+  signatures?: DubboSignatureSource | undefined;
+  /** The providers' application name, for signature sources keyed by it (MetadataService, metadata report). */
+  application?: string | undefined;
 }
 
 const PATH_PREFIX = '/dubbo/';
@@ -155,6 +168,8 @@ export class DubboTranscoder {
   readonly options: Readonly<DubboTranscoderOptions>;
   readonly #endpoints: DubboEndpointPicker;
   readonly #client: DubboClient;
+  /** REST routes of the interface's RpcMapping, tried before `/dubbo/<interface>/<method>`. */
+  mapping: RpcRoutes | undefined;
 
   constructor(name: string, endpoints: DubboEndpointPicker, options: DubboTranscoderOptions) {
     if (typeof name !== 'string' || name === '') throw new DubboOptionError('name', 'must be a non-empty string');
@@ -227,6 +242,9 @@ class TranscodedDubboCall implements CallHandle {
     const q = req.path.indexOf('?');
     const path = q === -1 ? req.path : req.path.slice(0, q);
     const query = new URLSearchParams(q === -1 ? '' : req.path.slice(q + 1));
+    const mapped = this.#t.mapping?.match(req.method, path);
+    if (mapped?.kind === 'methodNotAllowed') throw new DubboMethodNotAllowedError(req.method, mapped.allowed);
+    if (mapped?.kind === 'method') return this.#callMapped(mapped, query);
     const method = methodOf(path, options.interface);
     if (req.method !== 'POST' && req.method !== 'GET')
       throw new DubboMethodNotAllowedError(req.method, ['POST', 'GET']);
@@ -242,8 +260,22 @@ class TranscodedDubboCall implements CallHandle {
     if (endpoint === undefined) throw new DubboNoEndpointError(this.#t.name);
     const timeoutMs = Math.max(1, Math.ceil(Math.min(options.timeoutMs, req.backendTimeoutMs ?? options.timeoutMs)));
     const service = { interface: options.interface, version: options.version, group: options.group };
+    // Signatures from the provider's metadata, when the request names no types.
+    const metadataKey: DubboServiceKey = {
+      ...service,
+      endpoint: { host: endpoint.address, port: endpoint.port },
+      application: options.application,
+    };
+    const byMetadata =
+      parameterTypes === undefined && options.signatures !== undefined
+        ? await typedByMetadata(options.signatures, metadataKey, method, json)
+        : undefined;
+    if (this.#done) return;
+    const typedCall =
+      byMetadata ??
+      (parameterTypes === undefined ? undefined : { parameterTypes, args: jsonToJava(parameterTypes, json) });
     const call =
-      parameterTypes === undefined
+      typedCall === undefined
         ? {
             // `$invoke(method, null, args)`: the provider finds the method by name and converts the arguments.
             ...service,
@@ -264,7 +296,43 @@ class TranscodedDubboCall implements CallHandle {
             generic: false,
             timeoutMs,
           }
-        : { ...service, method, parameterTypes, args: jsonToJava(parameterTypes, json), attachments, timeoutMs };
+        : { ...service, method, ...typedCall, attachments, timeoutMs };
+    let value: unknown;
+    try {
+      value = await this.#t.client.invoke({ host: endpoint.address, port: endpoint.port }, call);
+    } catch (err) {
+      // The provider lacks a method its published signatures name: have them re-read.
+      if (byMetadata !== undefined && err instanceof DubboError && err.status === 404) {
+        options.signatures?.invalidate(metadataKey);
+      }
+      throw providerError(err);
+    }
+    if (this.#done) return;
+    this.#answer(200, { ...JSON_HEADERS }, Buffer.from(JSON.stringify(javaToJson(value))));
+  }
+
+  /** A REST route of the RpcMapping: its declared types, its arguments from path, query, headers and body. */
+  async #callMapped(mapped: RpcMethodMatch, query: URLSearchParams): Promise<void> {
+    const req = this.#req;
+    const options = this.#t.options;
+    const headers = headerObject(req.headers);
+    const body = req.body === null ? Buffer.alloc(0) : await readBody(req.body, options.maxBodyBytes);
+    if (this.#done) return;
+    const request = { query, headers, body };
+    const args = mapped.javaArgs(request);
+    const endpoint = this.#t.pickEndpoint(req.hashKey);
+    if (endpoint === undefined) throw new DubboNoEndpointError(this.#t.name);
+    const timeoutMs = Math.max(1, Math.ceil(Math.min(options.timeoutMs, req.backendTimeoutMs ?? options.timeoutMs)));
+    const call = {
+      interface: options.interface,
+      version: options.version,
+      group: options.group,
+      method: mapped.method,
+      parameterTypes: mapped.parameterTypes,
+      args,
+      attachments: { ...attachmentsOf(headers), ...mapped.attachments(headers) },
+      timeoutMs,
+    };
     let value: unknown;
     try {
       value = await this.#t.client.invoke({ host: endpoint.address, port: endpoint.port }, call);

@@ -39,8 +39,26 @@ kind: Route
 metadata: {name: types}
 spec:
   rules:
-    - matches: [{path: {type: PathPrefix, value: /dubbo/com.example.TypesService/}}]
+    - matches:
+        - {path: {type: PathPrefix, value: /dubbo/com.example.TypesService/}}
+        - {path: {type: PathPrefix, value: /prices}}
+        - {path: {type: PathPrefix, value: /counters}}
       backendRefs: [{kind: Dubbo, registry: zk, name: com.example.TypesService, version: 1.0.0}]
+---
+apiVersion: portico.dev/v1
+kind: RpcMapping
+metadata: {name: types}
+spec:
+  interface: com.example.TypesService
+  methods:
+    - name: addPrice
+      http: {method: GET, path: "/prices/{a}/plus/{b}"}
+      params:
+        - {from: path, name: a, type: java.math.BigDecimal}
+        - {from: path, name: b, type: java.math.BigDecimal}
+    - name: next
+      http: {method: POST, path: /counters/next}
+      params: [{from: query, name: v, type: long, required: true}]
 `,
   );
   gateway = await start(
@@ -110,4 +128,18 @@ test('a Java exception is a 500 naming its class; an unknown method a 404; bad J
     body: '[1,',
   });
   assert.equal(bad.status, 400);
+});
+
+test('an RpcMapping gives methods REST paths: parameters from the path and the query, typed as declared', async () => {
+  const sum = await fetch(`${base}/prices/19.99/plus/0.01`);
+  assert.equal(sum.status, 200);
+  assert.equal(await sum.json(), '20.00');
+  const next = await fetch(`${base}/counters/next?v=9007199254740993`, { method: 'POST' });
+  assert.equal(next.status, 200);
+  assert.equal(await next.json(), '9007199254740994');
+  const missing = await fetch(`${base}/counters/next`, { method: 'POST' });
+  assert.equal(missing.status, 400);
+  assert.match(JSON.stringify(await missing.json()), /query\.v/);
+  const verb = await fetch(`${base}/prices/1/plus/2`, { method: 'DELETE' });
+  assert.equal(verb.status, 405);
 });

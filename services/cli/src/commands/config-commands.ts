@@ -209,6 +209,8 @@ export function summary(r: Resource): string {
     }
     case 'DirectResponse':
       return `status=${r.spec.status} type=${r.spec.contentType} bytes=${Buffer.byteLength(r.spec.body)}`;
+    case 'RpcMapping':
+      return `interface=${r.spec.interface} methods=${r.spec.methods.length}`;
   }
 }
 

@@ -2,9 +2,11 @@
  * Dubbo (`backendRefs: [{kind: Dubbo, name: com.example.OrderService, registry: zk, version: 1.0.0}]`): HTTP/JSON
  * to the methods of a Dubbo interface, as generic calls on the `dubbo` endpoints of the discovered service (or of
  * a Service whose `discovery` names it). `POST /dubbo/<interface>/<method>` with a JSON array of arguments. The
- * transcoder, with its connections, lives beside the cluster of those endpoints.
+ * transcoder, with its connections, lives beside the cluster of those endpoints. RpcMappings of the interface
+ * add REST routes (`GET /orders/{id}` -> `getOrder(long)`), tried first.
  */
-import { DubboTranscoder } from '@portico/dubbo';
+import type { ConfigState } from '@portico/bus';
+import { compileRpcMapping, DubboTranscoder, type RpcRoutes } from '@portico/dubbo';
 import type { BackendKindModule } from '../kind.ts';
 
 /** A call's time when the rule sets no `timeouts.backendRequest`. */
@@ -36,6 +38,27 @@ export const dubboKind: BackendKindModule = {
           maxBodyBytes: MAX_BODY_BYTES,
         }),
     );
+    transcoder.mapping = mappingFor(env.state, target);
     return { handler: transcoder };
   },
 };
+
+/**
+ * The REST routes of the RpcMappings for this interface (one version and group, or any when a mapping names
+ * none), merged; undefined when there are none.
+ */
+function mappingFor(
+  state: ConfigState,
+  target: { interface: string; version?: string | undefined; group?: string | undefined },
+): RpcRoutes | undefined {
+  const methods = [];
+  for (const m of state.get('RpcMapping').values()) {
+    const s = m.spec;
+    if (s.interface !== target.interface) continue;
+    if (s.version !== undefined && s.version !== target.version) continue;
+    if (s.group !== undefined && s.group !== target.group) continue;
+    methods.push(...s.methods);
+  }
+  if (methods.length === 0) return undefined;
+  return compileRpcMapping({ ...target, methods });
+}
