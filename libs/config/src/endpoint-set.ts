@@ -29,6 +29,14 @@ export const EndpointSetSpec = z.strictObject({
   /** Changes whenever the endpoints change (the registry's own revision where it has one). */
   revision: z.string().min(1).max(128),
   endpoints: z.array(DiscoveredEndpoint).max(100_000),
+  /**
+   * Dubbo: the interface's service definition (FullServiceDefinition JSON) as its provider published it in the
+   * metadata report; the transcoder types calls by it.
+   */
+  serviceDefinition: z
+    .string()
+    .max(512 * 1024)
+    .optional(),
 });
 
 export type EndpointSetSpec = z.infer<typeof EndpointSetSpec>;

@@ -93,6 +93,37 @@ export class DubboMetadataFormatError extends DubboError {
   }
 }
 
+/**
+ * Signatures from a definition that reaches the data plane through the config bus (the discovery syncer publishes
+ * it in the service's EndpointSet): nothing is fetched; each snapshot hands the current text over. A definition
+ * that cannot be read gives no signatures (calls are then untyped generic calls).
+ */
+export class PublishedSignatures implements DubboSignatureSource {
+  #text: string | undefined;
+  #parsed: DubboServiceSignatures | null | undefined;
+
+  update(text: string | undefined): void {
+    if (text === this.#text) return;
+    this.#text = text;
+    this.#parsed = undefined;
+  }
+
+  async signatures(): Promise<DubboServiceSignatures | undefined> {
+    if (this.#text === undefined) return undefined;
+    if (this.#parsed === undefined) {
+      try {
+        this.#parsed = parseServiceDefinition(this.#text);
+      } catch {
+        this.#parsed = null;
+      }
+    }
+    return this.#parsed ?? undefined;
+  }
+
+  /** The next publication replaces the definition; nothing to re-read here. */
+  invalidate(): void {}
+}
+
 /** FullServiceDefinition JSON (Dubbo's metadata report) -> signatures. */
 export function parseServiceDefinition(json: string): DubboServiceSignatures {
   let doc: unknown;

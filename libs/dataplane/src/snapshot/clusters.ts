@@ -8,15 +8,15 @@ import { UpstreamCluster } from '@portico/upstream';
 
 const CLOSE_GRACE_MS = 5_000;
 
-/** State a backend kind keeps beside a cluster, for as long as the cluster lives. */
+/** State a backend kind keeps beside a cluster, for as long as the cluster lives (closed with it, if it holds any). */
 export interface Attachment {
-  close(): void | Promise<void>;
+  close?(): void | Promise<void>;
 }
 
 interface Entry {
   cluster: UpstreamCluster;
   service: Service;
-  attachments: Map<string, Attachment>;
+  attachments: Map<string, object>;
 }
 
 /** Keeps one UpstreamCluster per (service, port) across snapshots. */
@@ -43,7 +43,7 @@ export class ClusterSet {
   }
 
   /** The attachment of `cluster` under `key`, made by `make` the first time. */
-  attachment<T extends Attachment>(cluster: UpstreamCluster, key: string, make: () => T): T {
+  attachment<T extends object>(cluster: UpstreamCluster, key: string, make: () => T): T {
     const attachments = this.#byCluster.get(cluster)!.attachments;
     let attached = attachments.get(key) as T | undefined;
     if (attached === undefined) {
@@ -71,7 +71,10 @@ export class ClusterSet {
 }
 
 async function closeEntry(entry: Entry): Promise<void> {
-  await Promise.allSettled([entry.cluster.close(), ...[...entry.attachments.values()].map((a) => a.close())]);
+  await Promise.allSettled([
+    entry.cluster.close(),
+    ...[...entry.attachments.values()].map((a) => (a as Attachment).close?.()),
+  ]);
 }
 
 function withPort(service: Service, port: number): Service {

@@ -1,7 +1,6 @@
 import type { ConfigState } from '@portico/bus';
-import type { ServiceRef } from '@portico/config';
+import type { EndpointSet, ServiceRef } from '@portico/config';
 import type { UpstreamCluster } from '@portico/upstream';
-import type { Attachment } from './clusters.ts';
 import type { EndpointProtocols } from './discovered.ts';
 
 /** A backendRef that names a Service: by name, or with `registry` a discovered service, on an optional port. */
@@ -15,6 +14,8 @@ export interface CompileEnv {
    * service's endpoints are those speaking `protocols` (default http: http, http2, grpc, tri).
    */
   cluster(ref: ServiceBackendRef, protocols?: EndpointProtocols): UpstreamCluster | undefined;
+  /** The EndpointSet a discovered service's endpoints come from (what the discovery syncer published). */
+  endpointSet(ref: ServiceRef & { registry: string }): EndpointSet | undefined;
   /** Long-lived state of a backend kind beside `cluster` (made once, closed with the cluster). */
-  attachment<T extends Attachment>(cluster: UpstreamCluster, key: string, make: () => T): T;
+  attachment<T extends object>(cluster: UpstreamCluster, key: string, make: () => T): T;
 }

@@ -32,20 +32,25 @@ export class DiscoveredIndex {
    * The Service a discovered backend stands for: `base` (a Service with `discovery`, for its balancing and health
    * settings) or defaults, with the set's routable endpoints. undefined when the Registry doesn't exist.
    */
+  /** The EndpointSet of a discovered service, by the registry's naming; undefined when there is none. */
+  set(ref: ServiceRef & { registry: string }): EndpointSet | undefined {
+    const registry = this.#registries.get(ref.registry);
+    if (registry === undefined) return undefined;
+    for (const candidate of candidateServiceNames(registry.spec, ref)) {
+      const set = this.#sets.get(`${ref.registry}\u0000${candidate}`);
+      if (set !== undefined) return set;
+    }
+    return undefined;
+  }
+
   service(
     name: string,
     ref: ServiceRef & { registry: string },
     base?: Service,
     protocols: EndpointProtocols = 'http',
   ): Service | undefined {
-    const registry = this.#registries.get(ref.registry);
-    if (registry === undefined) return undefined;
-    const candidates = candidateServiceNames(registry.spec, ref);
-    let set: EndpointSet | undefined;
-    for (const candidate of candidates) {
-      set = this.#sets.get(`${ref.registry}\u0000${candidate}`);
-      if (set !== undefined) break;
-    }
+    if (!this.#registries.has(ref.registry)) return undefined;
+    const set = this.set(ref);
     const endpoints = (set?.spec.endpoints ?? [])
       .filter((e) => e.healthy && e.weight > 0 && PROTOCOLS[protocols].has(e.protocol))
       .map((e) =>

@@ -109,6 +109,7 @@ export function compileSnapshot(
       resolved.set(key, cluster);
       return cluster;
     },
+    endpointSet: (ref) => discovered.set(ref),
     attachment: (cluster, key, make) => clusters.attachment(cluster, key, make),
   };
   const serviceOrDiscovered = (name: string, suffix: string, protocols: EndpointProtocols) => {

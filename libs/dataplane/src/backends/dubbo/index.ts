@@ -6,7 +6,7 @@
  * add REST routes (`GET /orders/{id}` -> `getOrder(long)`), tried first.
  */
 import type { ConfigState } from '@portico/bus';
-import { compileRpcMapping, DubboTranscoder, type RpcRoutes } from '@portico/dubbo';
+import { compileRpcMapping, DubboTranscoder, PublishedSignatures, type RpcRoutes } from '@portico/dubbo';
 import type { BackendKindModule } from '../kind.ts';
 
 /** A call's time when the rule sets no `timeouts.backendRequest`. */
@@ -19,15 +19,17 @@ export const dubboKind: BackendKindModule = {
   compile(ref, env) {
     const discovery = ref.registry === undefined ? env.state.get('Service').get(ref.name)?.spec.discovery : undefined;
     // The interface: the discovered name itself, or the one the Service discovers.
-    const target =
+    const discovered =
       ref.registry !== undefined
-        ? { interface: ref.name, version: ref.version, group: ref.group }
-        : discovery === undefined
-          ? undefined
-          : { interface: discovery.name, version: discovery.version, group: discovery.group };
-    if (target === undefined) return undefined;
+        ? { registry: ref.registry, name: ref.name, version: ref.version, group: ref.group }
+        : discovery;
+    if (discovered === undefined) return undefined;
+    const target = { interface: discovered.name, version: discovered.version, group: discovered.group };
     const cluster = env.cluster(ref, 'dubbo');
     if (cluster === undefined) return undefined;
+    const signatures = env.attachment(cluster, 'dubbo-signatures', () => new PublishedSignatures());
+    // The method signatures the discovery syncer published beside the endpoints (the provider's metadata report).
+    signatures.update(env.endpointSet(discovered)?.spec.serviceDefinition);
     const transcoder = env.attachment(
       cluster,
       'dubbo',
@@ -36,6 +38,7 @@ export const dubboKind: BackendKindModule = {
           ...target,
           timeoutMs: DEFAULT_TIMEOUT_MS,
           maxBodyBytes: MAX_BODY_BYTES,
+          signatures,
         }),
     );
     transcoder.mapping = mappingFor(env.state, target);
