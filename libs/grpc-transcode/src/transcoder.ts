@@ -248,15 +248,39 @@ function headerObject(headers: ClusterRequest['headers']): HttpHeaders {
   return out;
 }
 
-async function readBody(body: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw new GrpcBodyTooLargeError(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+/** The whole body, up to `limit` bytes. Events, not an async iterator: this runs once per request. */
+function readBody(body: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      done();
+      body.pause();
+      reject(new GrpcBodyTooLargeError(limit));
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    // Destroyed before its end (the client went away; the call is being aborted).
+    const onClose = () => onError(new Error('the request body closed before its end'));
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onClose);
+  });
 }
 
 /** One HTTP request through the transcoder, and the handle the proxy holds. */

@@ -54,6 +54,12 @@ export class HttpMethodTable {
   /** Bindings left out: malformed options, bad templates, unknown fields, duplicates. Each names its method. */
   readonly invalid: GrpcHttpRuleError[] = [];
   readonly #root: TrieNode = node();
+  /**
+   * Bindings whose template is literal segments only (every plain `/<pkg>.<Service>/<Method>` among them), by
+   * `<VERB> <path>`: such a template wins over any other matching the same path, so a path written the same way
+   * skips the trie.
+   */
+  readonly #exact = new Map<string, HttpMethodMatch>();
 
   constructor(services: readonly DescService[]) {
     for (const service of services) {
@@ -83,6 +89,11 @@ export class HttpMethodTable {
     const verb = httpMethod.toUpperCase();
     const query = path.indexOf('?');
     const rawPath = query >= 0 ? path.slice(0, query) : path;
+    // Nothing to decode and no custom verb: the path is what a literal template reads.
+    if (rawPath.indexOf('%') === -1 && rawPath.indexOf(':') === -1) {
+      const exact = this.#exact.get(`${verb} ${rawPath}`);
+      if (exact !== undefined) return exact;
+    }
     if (!rawPath.startsWith('/')) return { kind: 'notFound' };
     const segments = rawPath.slice(1).split('/');
     const allowed = new Set<string>();
@@ -126,6 +137,15 @@ export class HttpMethodTable {
       });
     }
     byVerb.set(binding.verb, { method, binding, template });
+    if (
+      template.verb === undefined &&
+      template.variables.length === 0 &&
+      template.segments.every((s) => s.kind === 'literal')
+    ) {
+      const path = `/${template.segments.map((s) => (s as { value: string }).value).join('/')}`;
+      const params: Array<[string, string]> = [];
+      this.#exact.set(`${binding.verb} ${path}`, Object.freeze({ kind: 'match', method, binding, template, params }));
+    }
   }
 }
 
