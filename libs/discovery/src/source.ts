@@ -11,8 +11,6 @@ export interface DiscoveredService {
   endpoints: DiscoveredEndpoint[];
   /** The registry's own revision of this service where it has one (ZooKeeper pzxid, Consul index, ...). */
   revision?: string;
-  /** Dubbo: the interface's service definition (FullServiceDefinition JSON) from the metadata report. */
-  serviceDefinition?: string;
 }
 
 export interface SourceSink {

@@ -160,7 +160,6 @@ export class DiscoverySyncer {
       if (
         previous !== undefined &&
         previous.spec.stale === stale &&
-        previous.spec.serviceDefinition === service.serviceDefinition &&
         JSON.stringify(previous.spec.endpoints) === JSON.stringify(endpoints)
       )
         return;
@@ -176,7 +175,6 @@ export class DiscoverySyncer {
           endpoints,
         },
       };
-      if (service.serviceDefinition !== undefined) set.spec.serviceDefinition = service.serviceDefinition;
       run.sets.set(service.name, set);
       this.#writer.put(set);
     };
@@ -209,15 +207,7 @@ export class DiscoverySyncer {
         run.stale = true;
         discoveryChannels.down.publish({ registry, type, error, services: run.sets.size });
         for (const set of [...run.sets.values()])
-          put(
-            {
-              name: set.spec.service,
-              endpoints: set.spec.endpoints,
-              revision: set.spec.revision,
-              ...(set.spec.serviceDefinition === undefined ? {} : { serviceDefinition: set.spec.serviceDefinition }),
-            },
-            true,
-          );
+          put({ name: set.spec.service, endpoints: set.spec.endpoints, revision: set.spec.revision }, true);
       },
       skipped: (service, reason, raw) => {
         if (!run.stopped) discoveryChannels.skipped.publish({ registry, type, service, reason, raw });

@@ -10,15 +10,7 @@ import { type DiscoveredEndpoint, type EndpointSet, validateResource } from '@po
 import { DiscoverySyncer, discoveryChannels, type SourceSink } from '../src/index.ts';
 
 function ep(address: string, port = 8080, extra: Partial<DiscoveredEndpoint> = {}): DiscoveredEndpoint {
-  return {
-    address,
-    port,
-    weight: 100,
-    healthy: true,
-    protocol: 'http',
-    metadata: {},
-    ...extra,
-  };
+  return { address, port, weight: 100, healthy: true, protocol: 'http', metadata: {}, ...extra };
 }
 
 /** A controllable source: the test holds each started source's sink. */
@@ -45,10 +37,7 @@ async function registry(bus: ConfigBus, name: string, services: string[] = ['a']
     apiVersion: 'portico.dev/v1',
     kind: 'Registry',
     metadata: { name },
-    spec: {
-      type: 'static',
-      static: services.map((s) => ({ name: s, endpoints: [] })),
-    },
+    spec: { type: 'static', static: services.map((s) => ({ name: s, endpoints: [] })) },
   });
   assert.ok(parsed.ok);
   await bus.put(parsed.resource);
@@ -73,10 +62,7 @@ test('a listing is written once per service, sorted, and an unchanged report wri
   const sink = h.sinks.get('reg')!;
   sink.snapshot([
     { name: 'orders', endpoints: [ep('10.0.0.2'), ep('10.0.0.1')] },
-    {
-      name: 'providers:com.example.Demo:1.0.0:',
-      endpoints: [ep('10.0.0.3', 20880, { protocol: 'tri' })],
-    },
+    { name: 'providers:com.example.Demo:1.0.0:', endpoints: [ep('10.0.0.3', 20880, { protocol: 'tri' })] },
   ]);
   await settle(syncer);
   const first = await sets(bus);
@@ -93,10 +79,7 @@ test('a listing is written once per service, sorted, and an unchanged report wri
   await settle(syncer);
   assert.equal((await sets(bus)).get('orders')!.metadata.resourceVersion, orders.metadata.resourceVersion);
 
-  sink.update({
-    name: 'orders',
-    endpoints: [ep('10.0.0.1', 8080, { weight: 300 })],
-  });
+  sink.update({ name: 'orders', endpoints: [ep('10.0.0.1', 8080, { weight: 300 })] });
   await settle(syncer);
   const changed = (await sets(bus)).get('orders')!;
   assert.notEqual(changed.metadata.resourceVersion, orders.metadata.resourceVersion);
@@ -245,11 +228,7 @@ test('a bus write that fails is retried until it lands', async () => {
     watch: (l) => real.watch(l),
   };
   const h = harness();
-  const syncer = new DiscoverySyncer({
-    bus,
-    factories: h.factories,
-    retryDelayMs: 20,
-  });
+  const syncer = new DiscoverySyncer({ bus, factories: h.factories, retryDelayMs: 20 });
   await registry(real, 'reg');
   await syncer.start();
   await settle(syncer);
@@ -257,43 +236,5 @@ test('a bus write that fails is retried until it lands', async () => {
   await settle(syncer);
   assert.equal(failures, -1);
   assert.equal((await real.list('EndpointSet')).length, 1);
-  await syncer.stop();
-});
-
-test("a Dubbo service's definition is written with its set, rewritten when it changes and kept while down", async () => {
-  const bus = createMemoryBus();
-  const h = harness();
-  const syncer = new DiscoverySyncer({ bus, factories: h.factories });
-  await registry(bus, 'reg');
-  await syncer.start();
-  await settle(syncer);
-  const sink = h.sinks.get('reg')!;
-  const name = 'providers:com.example.Demo::';
-  const endpoints = [ep('10.0.0.3', 20880, { protocol: 'dubbo' })];
-  sink.snapshot([{ name, endpoints, revision: '7-9', serviceDefinition: '{"methods":[]}' }]);
-  await settle(syncer);
-  const first = (await sets(bus)).get(name)!;
-  assert.equal(first.spec.serviceDefinition, '{"methods":[]}');
-
-  sink.update({
-    name,
-    endpoints,
-    revision: '7-12',
-    serviceDefinition: '{"methods":[{"name":"m"}]}',
-  });
-  await settle(syncer);
-  const second = (await sets(bus)).get(name)!;
-  assert.equal(second.spec.serviceDefinition, '{"methods":[{"name":"m"}]}', 'same endpoints, new definition');
-  assert.equal(second.spec.revision, '7-12');
-
-  sink.down(new Error('registry gone'));
-  await settle(syncer);
-  const stale = (await sets(bus)).get(name)!;
-  assert.equal(stale.spec.stale, true);
-  assert.equal(stale.spec.serviceDefinition, '{"methods":[{"name":"m"}]}', 'kept while the registry is down');
-
-  sink.update({ name, endpoints, revision: '7' });
-  await settle(syncer);
-  assert.equal((await sets(bus)).get(name)!.spec.serviceDefinition, undefined, 'a definition removed is removed');
   await syncer.stop();
 });

@@ -143,21 +143,3 @@ test('an RpcMapping gives methods REST paths: parameters from the path and the q
   const verb = await fetch(`${base}/prices/1/plus/2`, { method: 'DELETE' });
   assert.equal(verb.status, 405);
 });
-
-test('with the definition the provider published (found by discovery), calls are typed exactly: an ISO Date, base64 byte[]', async () => {
-  // Untyped generic calls can't carry these two (the provider parses neither): only the published signatures can.
-  const day = await waitUntil('the service definition to reach the proxy', async () => {
-    const res = await post('plusDay', ['2026-12-07T10:00:00Z']);
-    return res.status === 200 ? res.json() : undefined;
-  });
-  assert.equal(day, '2026-12-08T10:00:00.000Z');
-  const reversed = await post('reverse', [Buffer.from([1, 2, 3]).toString('base64')]);
-  assert.equal(reversed.status, 200);
-  assert.equal(await reversed.json(), Buffer.from([3, 2, 1]).toString('base64'));
-  const unknown = await post('notAMethod', []);
-  assert.equal(unknown.status, 404);
-  assert.equal(
-    ((await unknown.json()) as { error: { code: string } }).error.code,
-    'PORTICO_ERR_DUBBO_METHOD_NOT_FOUND',
-  );
-});

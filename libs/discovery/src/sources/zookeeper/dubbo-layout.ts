@@ -1,13 +1,10 @@
 /**
  * Dubbo's interface-level layout, as Dubbo's ZookeeperRegistry writes it:
  * `<root>/<url-encoded interface>/providers/<url-encoded Dubbo URL>`. One service per (interface, version, group),
- * `providers:<interface>:<version>:<group>`. The child's name is the registration; node data is not read. Each
- * service also carries the service definition its providers' application published (dubbo-definitions.ts). A
- * service's revision is its providers node's pzxid, joined with the definition node's mzxid when it has one.
+ * `providers:<interface>:<version>:<group>`. The child's name is the registration; node data is not read. A
+ * service's revision is its providers node's pzxid.
  */
 import type { DiscoveredEndpoint } from '@portico/config';
-import type { DiscoveredService } from '../../source.ts';
-import { DubboDefinitions } from './dubbo-definitions.ts';
 import { type DubboProvider, decodeJavaUrlComponent, type Parsed, parseDubboProvider } from './dubbo-url.ts';
 import {
   errorMessage,
@@ -27,30 +24,9 @@ interface IfaceState {
   iface: string;
   /** Every child seen at the last read, parsed (kept so a re-read parses only new children). */
   parsed: Map<string, Parsed<DubboProvider>>;
-  /** By service name. */
-  services: Map<string, ServiceState>;
+  /** Service name -> its providers' child names, sorted: a service is published again only if they changed. */
+  signatures: Map<string, string[]>;
 }
-
-interface ServiceState {
-  /** Its providers' child names, sorted. */
-  children: string[];
-  endpoints: DiscoveredEndpoint[];
-  /** The providers node's pzxid at the read that listed these children. */
-  revision: string;
-  /** What was last published (children and definition revision): a service is published again only if it changed. */
-  published: { children: string[]; definition: string | undefined } | undefined;
-}
-
-/** The application a service's definition is read for: the first provider's (in child order) that names one. */
-function applicationOf(providers: readonly DubboProvider[]): string | undefined {
-  for (const p of providers) {
-    const app = p.endpoint.metadata.application;
-    if (app !== undefined && app !== '') return app;
-  }
-  return undefined;
-}
-
-const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c, i) => c === b[i]);
 
 export class DubboLayout implements ZkLayout {
   readonly #root: string;
@@ -60,29 +36,16 @@ export class DubboLayout implements ZkLayout {
   #ifaces = new Map<string, IfaceState>();
   /** Directories whose name isn't a valid encoding, reported once while they exist. */
   #badDirs = new Set<string>();
-  /** Service name -> the interface directory it belongs to. */
-  #owners = new Map<string, string>();
-  readonly #definitions: DubboDefinitions;
 
   constructor(options: LayoutOptions) {
     this.#root = options.root;
     this.#services = options.services;
     this.#view = options.view;
-    this.#definitions = new DubboDefinitions({
-      root: options.root,
-      view: options.view,
-      changed: (name) => {
-        const state = this.#ifaces.get(this.#owners.get(name) ?? '');
-        if (state !== undefined) this.#publish(state, name);
-      },
-    });
   }
 
   reset(): void {
     this.#ifaces.clear();
     this.#badDirs.clear();
-    this.#owners.clear();
-    this.#definitions.reset();
   }
 
   async list(tree: SessionTree): Promise<void> {
@@ -132,7 +95,7 @@ export class DubboLayout implements ZkLayout {
     const added: string[] = [];
     for (const [dir, iface] of next) {
       if (this.#ifaces.has(dir)) continue;
-      this.#ifaces.set(dir, { iface, parsed: new Map(), services: new Map() });
+      this.#ifaces.set(dir, { iface, parsed: new Map(), signatures: new Map() });
       added.push(dir);
     }
     await eachLimited(added, IFACES_AT_ONCE, (dir) => this.#runIface(tree, dir));
@@ -143,35 +106,7 @@ export class DubboLayout implements ZkLayout {
     if (state === undefined) return;
     this.#ifaces.delete(dir);
     tree.unwatchChildren(this.#providersPath(dir));
-    for (const name of state.services.keys()) this.#dropService(tree, name);
-  }
-
-  #dropService(tree: SessionTree, name: string): void {
-    this.#owners.delete(name);
-    this.#definitions.release(tree, name);
-    this.#view.setService(name, undefined);
-  }
-
-  /** Sets `name` in the view if its providers or its definition changed since it was last set. */
-  #publish(state: IfaceState, name: string): void {
-    const service = state.services.get(name);
-    if (service === undefined) return;
-    const definition = this.#definitions.definition(name);
-    const { published } = service;
-    if (
-      published !== undefined &&
-      published.definition === definition?.revision &&
-      sameList(published.children, service.children)
-    )
-      return;
-    service.published = { children: service.children, definition: definition?.revision };
-    const discovered: DiscoveredService = {
-      name,
-      endpoints: service.endpoints,
-      revision: definition === undefined ? service.revision : `${service.revision}-${definition.revision}`,
-    };
-    if (definition !== undefined) discovered.serviceDefinition = definition.text;
-    this.#view.setService(name, discovered);
+    for (const name of state.signatures.keys()) this.#view.setService(name, undefined);
   }
 
   async #readIface(tree: SessionTree, dir: string): Promise<void> {
@@ -192,7 +127,7 @@ export class DubboLayout implements ZkLayout {
     if (this.#ifaces.get(dir) !== state) return;
 
     const parsed = new Map<string, Parsed<DubboProvider>>();
-    const groups = new Map<string, { children: string[]; providers: DubboProvider[] }>();
+    const groups = new Map<string, { children: string[]; endpoints: DiscoveredEndpoint[] }>();
     for (const child of (listed?.children ?? []).sort()) {
       let result = state.parsed.get(child);
       if (result === undefined) {
@@ -202,39 +137,31 @@ export class DubboLayout implements ZkLayout {
       }
       parsed.set(child, result);
       if (!result.ok) continue;
-      const { service } = result.value;
+      const { service, endpoint } = result.value;
       const services = this.#services;
       if (services !== undefined && !services.includes(service) && !services.includes(state.iface)) continue;
       let group = groups.get(service);
       if (group === undefined) {
-        group = { children: [], providers: [] };
+        group = { children: [], endpoints: [] };
         groups.set(service, group);
       }
       group.children.push(child);
-      group.providers.push(result.value);
+      group.endpoints.push(endpoint);
     }
     state.parsed = parsed;
 
-    const revision = listed?.revision ?? '0';
-    for (const name of [...state.services.keys()]) {
-      if (groups.has(name)) continue;
-      state.services.delete(name);
-      this.#dropService(tree, name);
-    }
-    const follows: Promise<void>[] = [];
+    const signatures = new Map<string, string[]>();
     for (const [name, group] of groups) {
-      const endpoints = group.providers.map((p) => p.endpoint);
-      const before = state.services.get(name);
-      state.services.set(name, { children: group.children, endpoints, revision, published: before?.published });
-      this.#owners.set(name, dir);
-      const { iface, version, group: dubboGroup } = group.providers[0]!;
-      follows.push(
-        this.#definitions.follow(tree, name, { iface, version, group: dubboGroup }, applicationOf(group.providers)),
-      );
+      signatures.set(name, group.children);
+      const before = state.signatures.get(name);
+      if (
+        before === undefined ||
+        before.length !== group.children.length ||
+        before.some((c, i) => c !== group.children[i])
+      )
+        this.#view.setService(name, { name, endpoints: group.endpoints, revision: listed?.revision ?? '0' });
     }
-    // Every service's definition is read (on this session) before the services are published.
-    await Promise.all(follows);
-    if (this.#ifaces.get(dir) !== state) return;
-    for (const name of groups.keys()) this.#publish(state, name);
+    for (const name of state.signatures.keys()) if (!signatures.has(name)) this.#view.setService(name, undefined);
+    state.signatures = signatures;
   }
 }

@@ -22,8 +22,6 @@ export interface SessionTree {
   children(path: string, fire: () => void): Promise<{ children: string[]; stat: Stat } | null>;
   /** Data (null when empty) and stat with a data watch calling `fire`, or null when the node doesn't exist. */
   data(path: string, fire: () => void): Promise<{ data: Buffer | null; stat: Stat } | null>;
-  /** Same as `data`, and for a missing node an existence watch (which fires on its creation). */
-  dataOrCreation(path: string, fire: () => void): Promise<{ data: Buffer | null; stat: Stat } | null>;
   /** Drops the watch callback kept for `path`'s children (the node left the layout's view). */
   unwatchChildren(path: string): void;
   /** Drops the watch callback kept for `path`'s data. */

@@ -219,15 +219,6 @@ export class SessionCore implements DiscoverySource {
         }
       },
       data: (path, fire) => session.data(path, watcher(`d:${path}`, fire)),
-      dataOrCreation: async (path, fire) => {
-        const w = watcher(`d:${path}`, fire);
-        for (let attempt = 0; ; attempt++) {
-          const res = await session.data(path, w);
-          if (res !== null) return res;
-          // Created between the two calls: read it after all.
-          if ((await session.exists(path, w)) === null || attempt === 2) return null;
-        }
-      },
       unwatchChildren: (path) => {
         watchers.delete(`c:${path}`);
       },
