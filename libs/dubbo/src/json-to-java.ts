@@ -54,13 +54,13 @@ const INT_RANGES: Record<string, [number, number]> = {
   short: [-32768, 32767],
   byte: [-128, 127],
 };
-const LONG_TYPES = new Set(['long', 'java.lang.Long']);
-const DOUBLE_TYPES = new Set(['double', 'java.lang.Double', 'float', 'java.lang.Float']);
-const BOOLEAN_TYPES = new Set(['boolean', 'java.lang.Boolean']);
+export const LONG_TYPES: ReadonlySet<string> = new Set(['long', 'java.lang.Long']);
+export const DOUBLE_TYPES: ReadonlySet<string> = new Set(['double', 'java.lang.Double', 'float', 'java.lang.Float']);
+export const BOOLEAN_TYPES: ReadonlySet<string> = new Set(['boolean', 'java.lang.Boolean']);
 const STRING_TYPES = new Set(['java.lang.String', 'java.lang.CharSequence']);
 const CHAR_TYPES = new Set(['char', 'java.lang.Character']);
-const DATE_TYPES = new Set(['java.util.Date', 'java.sql.Timestamp', 'java.sql.Date']);
-const LIST_TYPES = new Set([
+export const DATE_TYPES: ReadonlySet<string> = new Set(['java.util.Date', 'java.sql.Timestamp', 'java.sql.Date']);
+export const LIST_TYPES: ReadonlySet<string> = new Set([
   'java.util.List',
   'java.util.ArrayList',
   'java.util.LinkedList',
@@ -72,7 +72,7 @@ const LIST_TYPES = new Set([
   'java.util.TreeSet',
   'java.lang.Iterable',
 ]);
-const MAP_TYPES = new Set([
+export const MAP_TYPES: ReadonlySet<string> = new Set([
   'java.util.Map',
   'java.util.HashMap',
   'java.util.LinkedHashMap',
@@ -81,7 +81,16 @@ const MAP_TYPES = new Set([
   'java.util.concurrent.ConcurrentHashMap',
 ]);
 const OBJECT = 'java.lang.Object';
-const PRIMITIVES = new Set(['int', 'long', 'short', 'byte', 'double', 'float', 'boolean', 'char']);
+export const PRIMITIVES: ReadonlySet<string> = new Set([
+  'int',
+  'long',
+  'short',
+  'byte',
+  'double',
+  'float',
+  'boolean',
+  'char',
+]);
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 const INT64_MIN = -(2n ** 63n);

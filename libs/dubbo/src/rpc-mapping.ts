@@ -18,7 +18,17 @@
 import type { Attachments } from './codec.ts';
 import { DubboArgumentError, DubboOptionError } from './errors.ts';
 import { formatJavaType, type JavaType, parseJavaType } from './java-types.ts';
-import { type JavaTypeDefinitions, jsonToJava } from './json-to-java.ts';
+import {
+  BOOLEAN_TYPES,
+  DATE_TYPES,
+  DOUBLE_TYPES,
+  type JavaTypeDefinitions,
+  jsonToJava,
+  LIST_TYPES,
+  LONG_TYPES,
+  MAP_TYPES,
+  PRIMITIVES,
+} from './json-to-java.ts';
 
 /** The RpcMapping spec (`@portico/config`'s RpcMappingSpec has this shape). */
 export interface RpcMappingInput {
@@ -89,33 +99,7 @@ const JAVA_NAME = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/;
 const PATH_VARIABLE = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const PRIMITIVES = new Set(['int', 'long', 'short', 'byte', 'double', 'float', 'boolean', 'char']);
 const INT_TYPES = new Set(['int', 'java.lang.Integer', 'short', 'java.lang.Short', 'byte', 'java.lang.Byte']);
-const LONG_TYPES = new Set(['long', 'java.lang.Long']);
-const DOUBLE_TYPES = new Set(['double', 'java.lang.Double', 'float', 'java.lang.Float']);
-const BOOLEAN_TYPES = new Set(['boolean', 'java.lang.Boolean']);
-const DATE_TYPES = new Set(['java.util.Date', 'java.sql.Timestamp', 'java.sql.Date']);
-/** Collections a text source fills item by item. */
-const LIST_TYPES = new Set([
-  'java.util.List',
-  'java.util.ArrayList',
-  'java.util.LinkedList',
-  'java.util.Collection',
-  'java.util.Set',
-  'java.util.HashSet',
-  'java.util.LinkedHashSet',
-  'java.util.SortedSet',
-  'java.util.TreeSet',
-  'java.lang.Iterable',
-]);
-const MAP_TYPES = new Set([
-  'java.util.Map',
-  'java.util.HashMap',
-  'java.util.LinkedHashMap',
-  'java.util.TreeMap',
-  'java.util.SortedMap',
-  'java.util.concurrent.ConcurrentHashMap',
-]);
 
 interface CompiledParam {
   from: RpcParamInput['from'];

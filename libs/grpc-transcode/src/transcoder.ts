@@ -16,6 +16,7 @@ import { NdjsonSplitter, type StreamFraming, streamFramingFor } from './call/fra
 import type { GrpcCall, GrpcCallListener, GrpcCallStatus, GrpcMethodKind } from './call/invoke.ts';
 import {
   callTimeoutMs,
+  DEFAULT_METADATA_ALLOW,
   type HttpHeaders,
   headersFromResponseMetadata,
   headersFromTrailers,
@@ -105,7 +106,7 @@ export class GrpcTranscoder {
     this.#options = options;
     if (key !== this.#optionsKey) {
       this.#optionsKey = key;
-      this.#metadataOf = requestMetadataMapper({ allow: [...defaultAllow(), ...options.metadataHeaders] });
+      this.#metadataOf = requestMetadataMapper({ allow: [...DEFAULT_METADATA_ALLOW, ...options.metadataHeaders] });
     }
     if (options.descriptorSet !== undefined) {
       clearInterval(this.#timer);
@@ -222,10 +223,6 @@ export class GrpcTranscoder {
       : new GrpcUnavailableError(`cannot read gRPC descriptors of ${this.name}`, err);
     grpcTranscodeChannels.descriptors.publish({ backend: this.name, source, endpoint, error: err });
   }
-}
-
-function defaultAllow(): string[] {
-  return ['authorization', 'x-request-id', 'traceparent', 'tracestate', 'baggage'];
 }
 
 const KINDS: Record<DescMethod['methodKind'], GrpcMethodKind> = {
